@@ -1,0 +1,38 @@
+"""amaml: meta-learning with adjoint methods (A-MAML, Li et al., AISTATS 2023) in JAX.
+
+The public API::
+
+    task = amaml.Task(support_x, support_y, query_x, query_y)
+    loss_fn = amaml.losses.mse(apply_fn)
+    method = amaml.AdjointMAML(steps=200, step_size=0.01, forward=amaml.RK4(), backward=amaml.Heun())
+    meta_loss, grad = amaml.meta_value_and_grad(method, loss_fn, params, tasks)
+    adapted = amaml.adapt(method, loss_fn, params, support_x, support_y)
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import losses as losses
+from . import models as models
+from . import tasks as tasks
+from ._api import adapt as adapt
+from ._api import meta_value_and_grad as meta_value_and_grad
+from ._check import MetaGradCheck as MetaGradCheck
+from ._check import check_meta_grad as check_meta_grad
+from ._methods import IMAML as IMAML
+from ._methods import MAML as MAML
+from ._methods import FOMAML as FOMAML
+from ._methods import AbstractMetaMethod as AbstractMetaMethod
+from ._methods import AdjointMAML as AdjointMAML
+from ._methods import DiscreteAdjoint as DiscreteAdjoint
+from ._methods import Reptile as Reptile
+from ._solvers import RK4 as RK4
+from ._solvers import AbstractSolver as AbstractSolver
+from ._solvers import Euler as Euler
+from ._solvers import Heun as Heun
+from ._task import Task as Task
+from ._train import meta_train_step as meta_train_step
+
+try:
+    __version__ = version("amaml")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0"

@@ -1,0 +1,83 @@
+"""The two entry points: the batched meta-gradient and single-task adaptation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PyTree, Shaped
+
+from ._methods import AbstractMetaMethod
+from ._params import flat_loss, flatten
+from ._task import Task, check_input_dtype, check_set, check_tasks
+from ._validate import instance_of
+
+METHODS = "amaml.AdjointMAML, DiscreteAdjoint, MAML, FOMAML, IMAML or Reptile"
+
+
+def meta_value_and_grad(
+    method: AbstractMetaMethod,
+    loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
+    params: PyTree,
+    tasks: Task,
+) -> tuple[Float[Array, ""], PyTree]:
+    r"""Mean meta-loss over a batch of tasks and the method's gradient of it.
+
+    .. math::
+        J(\theta) = \frac1B \sum_{b=1}^B J_b(\theta), \qquad
+        g = \frac1B \sum_{b=1}^B g_b(\theta),
+
+    where :math:`J_b` is ``method``'s meta-loss of task ``b`` (the query loss after the
+    method's inner loop) and :math:`g_b` the method's gradient of it: exact for
+    :class:`MAML` and :class:`DiscreteAdjoint`, an :math:`O(h^p)` approximation for
+    :class:`AdjointMAML`, a surrogate for the first-order methods (see each class).
+
+    Tasks are vectorised with ``jax.vmap``; the function is pure and can be wrapped in
+    ``jax.jit`` (close over ``method`` and ``loss_fn``, or mark them static).
+
+    Args:
+        method: a meta-gradient method object, e.g. ``AdjointMAML(steps=200, step_size=0.01)``.
+        loss_fn: ``loss_fn(params, x, y) -> scalar``.
+        params: the meta-parameters :math:`\theta`, any pytree of floating arrays of one dtype.
+        tasks: a batch of tasks (:class:`Task` with a leading task axis on every array).
+
+    Returns:
+        ``(meta_loss, grad)``; ``grad`` has the structure and dtype of ``params``. Gradient
+        sign convention as ``jax.grad``: descend along ``-grad``.
+    """
+    instance_of("method", method, AbstractMetaMethod, METHODS)
+    theta, unravel = flatten(params)
+    check_tasks(tasks, theta.dtype)
+    loss = flat_loss(loss_fn, unravel)
+    values, grads = jax.vmap(lambda task: method.value_and_grad(loss, theta, task))(tasks)
+    return jnp.mean(values), unravel(jnp.mean(grads, axis=0))
+
+
+def adapt(
+    method: AbstractMetaMethod,
+    loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
+    params: PyTree,
+    support_x: Shaped[Array, "n ..."],
+    support_y: Shaped[Array, "n ..."],
+) -> PyTree:
+    """Adapt ``params`` to one task with the method's own inner loop.
+
+    Runs ``method.steps`` steps of ``method.inner_solver`` with ``method.step_size`` on the
+    (proximal, for the methods that have one) gradient flow of ``loss_fn`` on the support
+    set, starting from ``params``. Memory is independent of ``steps``.
+
+    Args:
+        method: the meta-gradient method whose inner dynamics to use.
+        loss_fn: ``loss_fn(params, x, y) -> scalar``.
+        params: the starting point (usually the meta-learned initialisation).
+        support_x, support_y: one task's support set, shape ``(n, ...)`` (no task axis).
+
+    Returns:
+        The adapted parameters, same pytree structure and dtype as ``params``.
+    """
+    instance_of("method", method, AbstractMetaMethod, METHODS)
+    theta, unravel = flatten(params)
+    check_set(support_x, support_y, "support_x", "support_y", 0)
+    check_input_dtype("support_x", support_x, theta.dtype)
+    return unravel(method.adapt(flat_loss(loss_fn, unravel), theta, support_x, support_y))

@@ -1,0 +1,30 @@
+"""MAML: automatic differentiation through the unrolled inner loop."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import final
+
+import jax
+from jaxtyping import Array, Float
+
+from .._flow import FlatLoss
+from .._task import Task
+from ._base import AbstractMetaMethod
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class MAML(AbstractMetaMethod):
+    r"""Second-order MAML (Finn et al., 2017): ``jax.grad`` through ``steps`` SGD steps.
+
+    Inner loop :math:`u_{j+1} = u_j - h \nabla L_\mathrm{tr}(u_j)`, :math:`u_0 = \theta`;
+    meta-loss :math:`J = L_\mathrm{val}(u_K)`; gradient :math:`\nabla_\theta J` exact, by
+    reverse-mode autodiff through the loop. Autodiff keeps the residuals of every step, so
+    memory grows linearly with ``steps``: this is the reference everyone knows, not the
+    way to run long loops (:class:`DiscreteAdjoint` gives the same gradient at flat memory).
+    MAML-1 is ``MAML(steps=1, step_size=...)``.
+    """
+
+    def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
+        return jax.value_and_grad(self.value, argnums=1)(loss, theta, task)

@@ -1,0 +1,18 @@
+from typing import final
+
+from ._base import AbstractSolver
+
+
+@final
+class Euler(AbstractSolver):
+    r"""Explicit Euler, first order: :math:`y_{n+1} = y_n + h f(y_n)`.
+
+    On the gradient flow :math:`u' = -\nabla L(u)` one Euler step *is* one step of
+    gradient descent with learning rate ``h``; this is why MAML's inner loop is the Euler
+    discretisation of A-MAML's forward ODE. One field evaluation per step.
+    """
+
+    a = ((),)
+    b = (1.0,)
+    c = (0.0,)
+    order = 1

@@ -1,0 +1,87 @@
+"""The task container and the checks applied to a batch of tasks."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+from jaxtyping import Array, Shaped
+
+
+class Task(NamedTuple):
+    """One regression or classification task: a support set and a query set.
+
+    ``Task`` is a pytree (a ``NamedTuple``), so it passes through ``jax.jit`` and
+    ``jax.vmap``. A *batch* of tasks is a ``Task`` whose four arrays all carry a leading
+    task axis of the same length ``B``; this is what :func:`amaml.meta_value_and_grad`
+    takes.
+
+    Attributes:
+        support_x: inputs the inner loop trains on, shape ``(n_support, ...)``.
+        support_y: their targets, shape ``(n_support, ...)`` (integer labels for
+            classification).
+        query_x: inputs the meta-loss is evaluated on, shape ``(n_query, ...)``; the
+            feature dimensions must equal the support set's.
+        query_y: their targets, shape ``(n_query, ...)``.
+    """
+
+    support_x: Shaped[Array, "n_support ..."]
+    support_y: Shaped[Array, "n_support ..."]
+    query_x: Shaped[Array, "n_query ..."]
+    query_y: Shaped[Array, "n_query ..."]
+
+
+def _shape(name: str, value) -> tuple[int, ...]:
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        raise TypeError(f"`{name}` must be an array, got {type(value).__name__}.")
+    return tuple(shape)
+
+
+def check_set(x, y, x_name: str, y_name: str, batch_dims: int) -> None:
+    """Check one (inputs, targets) pair; ``batch_dims`` leading axes are task axes."""
+    x_shape, y_shape = _shape(x_name, x), _shape(y_name, y)
+    if len(x_shape) < batch_dims + 1 or len(y_shape) < batch_dims + 1:
+        raise ValueError(
+            f"`{x_name}` and `{y_name}` must have {'a task axis and ' if batch_dims else ''}"
+            f"an example axis; got shapes {x_shape} and {y_shape}."
+        )
+    if x_shape[: batch_dims + 1] != y_shape[: batch_dims + 1]:
+        raise ValueError(
+            f"`{x_name}` and `{y_name}` must have the same leading "
+            f"{'(task, example)' if batch_dims else 'example'} dimensions; "
+            f"got shapes {x_shape} and {y_shape}."
+        )
+    if x_shape[batch_dims] == 0:
+        raise ValueError(f"`{x_name}` is empty: every task needs at least one example.")
+
+
+def check_tasks(tasks: Task, dtype) -> int:
+    """Check a batch of tasks against parameters of ``dtype``; return the batch size."""
+    if not isinstance(tasks, Task):
+        raise TypeError(f"`tasks` must be an amaml.Task (with a leading task axis), got {type(tasks).__name__}.")
+    check_set(tasks.support_x, tasks.support_y, "tasks.support_x", "tasks.support_y", 1)
+    check_set(tasks.query_x, tasks.query_y, "tasks.query_x", "tasks.query_y", 1)
+    batch = tasks.support_x.shape[0]
+    if tasks.query_x.shape[0] != batch:
+        raise ValueError(
+            f"`tasks` must have one leading task axis of the same length on every array; "
+            f"support has {batch} tasks, query has {tasks.query_x.shape[0]}."
+        )
+    if tasks.support_x.shape[2:] != tasks.query_x.shape[2:]:
+        raise ValueError(
+            f"`tasks.support_x` and `tasks.query_x` must have the same feature shape; got "
+            f"{tasks.support_x.shape[2:]} and {tasks.query_x.shape[2:]}."
+        )
+    for name in ("support_x", "query_x"):
+        check_input_dtype(f"tasks.{name}", getattr(tasks, name), dtype)
+    return batch
+
+
+def check_input_dtype(name: str, x, dtype) -> None:
+    """Floating inputs must match the parameters' dtype: no silent promotion."""
+    if jnp.issubdtype(x.dtype, jnp.floating) and x.dtype != dtype:
+        raise TypeError(
+            f"`{name}` has dtype {x.dtype} but the parameters are {dtype}; cast one of them "
+            f"so that they match (amaml never casts silently)."
+        )

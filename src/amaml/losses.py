@@ -1,0 +1,63 @@
+"""Loss constructors: turn a model ``apply_fn(params, x)`` into ``loss_fn(params, x, y)``.
+
+Any function ``loss_fn(params, x, y) -> scalar`` works with :mod:`amaml`; these two are
+the common cases. Both average over the example axis (the leading axis of ``x``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int, PyTree, Shaped
+
+ApplyFn = Callable[[PyTree, Shaped[Array, "n ..."]], Array]
+LossFn = Callable[[PyTree, Shaped[Array, "n ..."], Array], Float[Array, ""]]
+
+__all__ = ["mse", "cross_entropy"]
+
+
+def mse(apply_fn: ApplyFn) -> LossFn:
+    r"""Half mean squared error: :math:`L = \frac{1}{2n} \sum_{i} \lVert f(x_i) - y_i \rVert^2`.
+
+    The ``1/2`` makes the gradient the plain residual and the Hessian of a linear model
+    :math:`X^\top X / n`. Predictions and targets must have the same shape ``(n, ...)``;
+    the sum runs over every non-example axis.
+    """
+
+    def loss_fn(params: PyTree, x: Shaped[Array, "n ..."], y: Float[Array, "n ..."]) -> Float[Array, ""]:
+        prediction = apply_fn(params, x)
+        if prediction.shape != y.shape:
+            raise ValueError(
+                f"mse: the model's predictions have shape {prediction.shape} but the targets "
+                f"`y` have shape {y.shape}; they must match."
+            )
+        if not jnp.issubdtype(y.dtype, jnp.floating):
+            raise TypeError(f"mse: the targets `y` must be floating point, got {y.dtype}.")
+        return 0.5 * jnp.sum((prediction - y) ** 2) / y.shape[0]
+
+    return loss_fn
+
+
+def cross_entropy(apply_fn: ApplyFn) -> LossFn:
+    r"""Mean softmax cross-entropy with integer labels.
+
+    :math:`L = -\frac1n \sum_i \log \operatorname{softmax}(f(x_i))_{y_i}`, where
+    ``apply_fn(params, x)`` returns logits of shape ``(n, classes)`` and ``y`` holds integer
+    labels of shape ``(n,)``.
+    """
+
+    def loss_fn(params: PyTree, x: Shaped[Array, "n ..."], y: Int[Array, " n"]) -> Float[Array, ""]:
+        logits = apply_fn(params, x)
+        if not jnp.issubdtype(y.dtype, jnp.integer):
+            raise TypeError(f"cross_entropy: the labels `y` must be integers, got {y.dtype}.")
+        if logits.ndim != 2 or logits.shape[0] != y.shape[0] or y.ndim != 1:
+            raise ValueError(
+                f"cross_entropy: expected logits of shape (n, classes) and labels of shape (n,), "
+                f"got {logits.shape} and {y.shape}."
+            )
+        log_probs = jax.nn.log_softmax(logits, axis=-1)
+        return -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=-1))
+
+    return loss_fn

@@ -1,0 +1,37 @@
+"""The sinusoid family of Finn et al. (2017)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import final
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ._base import AbstractTaskFamily
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class Sinusoid(AbstractTaskFamily):
+    r""":math:`f(x) = A \sin(x - \varphi)`, :math:`A \sim U[0.1, 5]`,
+    :math:`\varphi \sim U[0, \pi]`, :math:`x \sim U[-5, 5]` (Finn et al., 2017).
+
+    The field's standard smoke test for few-shot regression; one input dimension.
+    """
+
+    dtype: jnp.dtype = jnp.float32
+    input_dim: int = 1
+
+    def sample_parameters(self, key: PRNGKeyArray, count: int) -> Float[Array, "count 2"]:
+        k_amp, k_phase = jax.random.split(key)
+        amplitude = jax.random.uniform(k_amp, (count,), self.dtype, 0.1, 5.0)
+        phase = jax.random.uniform(k_phase, (count,), self.dtype, 0.0, jnp.pi)
+        return jnp.stack([amplitude, phase], axis=1)
+
+    def sample_inputs(self, key: PRNGKeyArray, count: int, n: int) -> Float[Array, "count n 1"]:
+        return jax.random.uniform(key, (count, n, 1), self.dtype, -5.0, 5.0)
+
+    def evaluate(self, parameters: Float[Array, " 2"], x: Float[Array, "n 1"]) -> Float[Array, "n 1"]:
+        return parameters[0] * jnp.sin(x - parameters[1])

@@ -1,0 +1,50 @@
+"""Trajectories: Hermite interpolation order, checkpoint plans, the auto policy."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from amaml._trajectory import AUTO_STORE_BYTES, Node, hermite, plan_segments, resolve_checkpoints
+from oracles import fitted_slope
+
+
+def test_hermite_midpoint_error_is_fourth_order():
+    def u(t):
+        return jnp.stack([jnp.sin(3 * t), jnp.exp(-t) * jnp.cos(t)])
+
+    def du(t):
+        return jnp.stack([3 * jnp.cos(3 * t), -jnp.exp(-t) * (jnp.cos(t) + jnp.sin(t))])
+
+    hs = [0.2, 0.1, 0.05]
+    errors = []
+    for h in hs:
+        t0 = 0.3
+        left, right = Node(u(t0), du(t0)), Node(u(t0 + h), du(t0 + h))
+        errors.append(float(jnp.max(jnp.abs(hermite(left, right, h, 0.5) - u(t0 + h / 2)))))
+    assert abs(fitted_slope(hs, errors) - 4) < 0.3, errors
+
+
+def test_hermite_is_exact_on_cubics_and_at_the_ends():
+    coeffs = jnp.array([0.7, -1.2, 0.4, 2.0])
+    u = lambda t: jnp.polyval(coeffs, t)[None]
+    du = lambda t: jnp.polyval(jnp.polyder(coeffs), t)[None]
+    left, right = Node(u(1.0), du(1.0)), Node(u(1.5), du(1.5))
+    for s in (0.0, 0.25, 0.5, 0.9, 1.0):
+        np.testing.assert_allclose(hermite(left, right, 0.5, s), u(1.0 + 0.5 * s), rtol=1e-13)
+
+
+@pytest.mark.parametrize("steps,checkpoints", [(10, 3), (23, 5), (100, 10), (7, 6), (50, 1)])
+def test_segment_plans_cover_every_step_with_at_most_c_stored_states(steps, checkpoints):
+    plan = plan_segments(steps, checkpoints)
+    assert plan.remainder + plan.count * plan.length == steps
+    assert 0 <= plan.remainder < plan.length
+    assert plan.count + (1 if plan.remainder else 0) <= checkpoints
+
+
+def test_auto_stores_small_trajectories_and_checkpoints_large_ones():
+    assert resolve_checkpoints("auto", 1000, 8 * 1000) is None  # 8 MB: store
+    big = AUTO_STORE_BYTES  # one node alone fills the budget
+    assert resolve_checkpoints("auto", 1000, big) == 32  # ceil(sqrt(1000))
+    assert resolve_checkpoints("auto", 1024, big) == 32
+    assert resolve_checkpoints(5, 4, 1) is None  # more checkpoints than steps: store
+    assert resolve_checkpoints(None, 10**6, big) is None
