@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/amaml demo
+	$(VENV)/bin/amaml reproduce synthetic --budget quick
 
 test: $(STAMP)
 	$(PY) -m pytest -q

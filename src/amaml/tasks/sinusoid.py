@@ -22,16 +22,17 @@ class Sinusoid(AbstractTaskFamily):
     """
 
     dtype: jnp.dtype = jnp.float32
-    input_dim: int = 1
+    dim: int = dataclasses.field(default=1, init=False)
+
+    @property
+    def domain(self) -> tuple[float, float]:
+        return (-5.0, 5.0)
 
     def sample_parameters(self, key: PRNGKeyArray, count: int) -> Float[Array, "count 2"]:
         k_amp, k_phase = jax.random.split(key)
         amplitude = jax.random.uniform(k_amp, (count,), self.dtype, 0.1, 5.0)
         phase = jax.random.uniform(k_phase, (count,), self.dtype, 0.0, jnp.pi)
         return jnp.stack([amplitude, phase], axis=1)
-
-    def sample_inputs(self, key: PRNGKeyArray, count: int, n: int) -> Float[Array, "count n 1"]:
-        return jax.random.uniform(key, (count, n, 1), self.dtype, -5.0, 5.0)
 
     def evaluate(self, parameters: Float[Array, " 2"], x: Float[Array, "n 1"]) -> Float[Array, "n 1"]:
         return parameters[0] * jnp.sin(x - parameters[1])

@@ -1,0 +1,160 @@
+"""The ``amaml`` command: the only part of the package that prints or writes files.
+
+Commands::
+
+    amaml train [--config FILE.json] [--set KEY=VALUE ...] --run-dir DIR
+    amaml eval RUN_DIR [--modes adam,inner] [--adapt-steps 1000]
+    amaml reproduce synthetic --budget {quick,standard,paper} [--out DIR]
+    amaml list
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+from .. import _registry
+from ._config import DTYPES, FAMILIES, OPTIMIZERS, TrainConfig
+
+log = logging.getLogger("amaml")
+
+
+def _parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    values = {}
+    if args.config:
+        path = Path(args.config)
+        if not path.exists():
+            raise ValueError(f"`--config` file {path} does not exist.")
+        try:
+            values = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"`--config` file {path} is not valid JSON: {error}") from None
+        if not isinstance(values, dict):
+            raise ValueError(f"`--config` file {path} must hold a JSON object.")
+    for item in args.set or []:
+        if "=" not in item:
+            raise ValueError(f"`--set` expects KEY=VALUE, got {item!r}.")
+        key, value = item.split("=", 1)
+        values[key.strip()] = _parse_value(value)
+    return TrainConfig.from_dict(values)
+
+
+def _enable_x64_if_needed(dtype: str) -> None:
+    if dtype == "float64":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    _enable_x64_if_needed(config.dtype)
+    from ._run import train
+
+    train(config, Path(args.run_dir), quiet=args.quiet)
+    print(f"trained {config.method} on {config.family}: {args.run_dir}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    config_path = run_dir / "config.json"
+    if not config_path.exists():
+        raise ValueError(f"`run_dir` {run_dir} has no config.json; is it a run directory?")
+    _enable_x64_if_needed(json.loads(config_path.read_text()).get("dtype", "float64"))
+    from ._run import evaluate
+
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    result = evaluate(run_dir, modes, args.adapt_steps, args.every)
+    for mode in modes:
+        summary = result[mode]
+        print(f"{mode}: nRMSE at step 0 {summary['mean'][0]:.4f} +- {summary['std'][0]:.4f}, "
+              f"at step {summary['steps'][-1]} {summary['mean'][-1]:.4f} +- {summary['std'][-1]:.4f}")
+    print(f"wrote {run_dir / 'eval.json'}")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from ._reproduce import BUDGETS
+
+    budget = _registry.lookup("budget", args.budget, BUDGETS)
+    if args.experiment != "synthetic":
+        raise ValueError(f"unknown experiment {args.experiment!r}; valid names are: synthetic.")
+    _enable_x64_if_needed(budget.dtype)
+    from ._report import git_commit, write_report
+    from ._reproduce import reproduce_synthetic
+
+    commit = git_commit()  # of the code that runs, not of whatever is checked out at the end
+    out = Path(args.out or f"results/synthetic/{budget.name}")
+    command = "amaml " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("amaml") else (
+        f"amaml reproduce synthetic --budget {budget.name}" + (f" --out {args.out}" if args.out else ""))
+    results = reproduce_synthetic(budget, out, quiet=args.quiet)
+    path = write_report(results, budget, out, command, commit)
+    print(path.read_text())
+    print(f"wrote {path} and the panel figures in {out}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from ._reproduce import BUDGETS
+
+    print("methods:       " + ", ".join(_registry.METHODS))
+    print("solvers:       " + ", ".join(_registry.SOLVERS))
+    print("task families: " + ", ".join(FAMILIES))
+    print("meta-optimizers: " + ", ".join(OPTIMIZERS) + "; dtypes: " + ", ".join(DTYPES))
+    print("budgets:       " + ", ".join(f"{k} ({b.description})" for k, b in BUDGETS.items()))
+    print("config keys:   " + ", ".join(json.loads(TrainConfig().to_json())))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="amaml", description="Meta-learning with adjoint methods.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="meta-train one configuration into a run directory (resumable)")
+    p.add_argument("--config", help="JSON file of config keys (see `amaml list`)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one config key")
+    p.add_argument("--run-dir", required=True, help="run directory (created, or resumed)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="nRMSE curves of a trained run on its held-out functions")
+    p.add_argument("run_dir")
+    p.add_argument("--modes", default="adam,inner", help="comma-separated: adam, inner")
+    p.add_argument("--adapt-steps", type=int, default=1000)
+    p.add_argument("--every", type=int, default=10)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("reproduce", help="run one of the paper's experiments and write a report")
+    p.add_argument("experiment", help="synthetic")
+    p.add_argument("--budget", default="quick", help="quick, standard or paper")
+    p.add_argument("--out", help="output directory (default results/synthetic/BUDGET)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("list", help="list methods, solvers, task families, budgets and config keys")
+    p.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError) as error:
+        print(f"amaml: error: {error}", file=sys.stderr)
+        return 2

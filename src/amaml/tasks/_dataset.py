@@ -1,0 +1,119 @@
+"""The paper's protocol: fixed training and test functions, pools, a grid, standardisation."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from .. import _validate
+from .._task import Task
+from ._base import AbstractTaskFamily
+
+
+class Standardisation(NamedTuple):
+    r"""Affine maps :math:`x \mapsto (x - \mu_x)/\sigma_x`, :math:`y \mapsto (y - \mu_y)/\sigma_y`.
+
+    Fitted on the training functions' pools only; the test functions never contribute.
+    """
+
+    x_mean: Float[Array, " d"]
+    x_std: Float[Array, " d"]
+    y_mean: Float[Array, ""]
+    y_std: Float[Array, ""]
+
+    @classmethod
+    def fit(cls, x: Float[Array, "... d"], y: Float[Array, "... 1"]) -> "Standardisation":
+        x_flat = x.reshape(-1, x.shape[-1])
+        return cls(jnp.mean(x_flat, axis=0), jnp.std(x_flat, axis=0), jnp.mean(y), jnp.std(y))
+
+    def x(self, x: Float[Array, "... d"]) -> Float[Array, "... d"]:
+        shape = (1,) * (x.ndim - 1) + (-1,)  # explicit broadcast over the leading axes
+        return (x - self.x_mean.reshape(shape)) / self.x_std.reshape(shape)
+
+    def y(self, y: Float[Array, "... 1"]) -> Float[Array, "... 1"]:
+        return (y - self.y_mean) / self.y_std
+
+
+class MetaDataset(NamedTuple):
+    """Standardised pools of a fixed set of training and test functions (a pytree).
+
+    Attributes:
+        train_pool_x, train_pool_y: each training function's support pool,
+            ``(F_train, pool, d)`` and ``(F_train, pool, 1)``.
+        val_pool_x, val_pool_y: each training function's query pool, same shapes.
+        test_pool_x, test_pool_y: each test function's support pool, ``(F_test, pool, .)``.
+        grid_x: the dense test grid, ``(G, d)``; grid_y: ``(F_test, G, 1)``.
+        standardisation: the statistics applied to all of the above (training pools only).
+    """
+
+    train_pool_x: Array
+    train_pool_y: Array
+    val_pool_x: Array
+    val_pool_y: Array
+    test_pool_x: Array
+    test_pool_y: Array
+    grid_x: Array
+    grid_y: Array
+    standardisation: Standardisation
+
+    def sample(self, key: PRNGKeyArray, batch: int, shots: int, queries: int) -> Task:
+        """A meta-batch: ``batch`` distinct training functions, ``shots`` support points from
+        each one's support pool and ``queries`` from its query pool, without replacement."""
+        n_functions, pool = self.train_pool_x.shape[:2]
+        k_fn, k_support, k_query = jax.random.split(key, 3)
+        functions = jax.random.choice(k_fn, n_functions, (batch,), replace=False)
+
+        def pick(k, count):
+            return jax.vmap(lambda kk: jax.random.permutation(kk, pool)[:count])(jax.random.split(k, batch))
+
+        s_idx, q_idx = pick(k_support, shots), pick(k_query, queries)
+        gather = jax.vmap(lambda data, idx: data[idx])
+        return Task(
+            gather(self.train_pool_x[functions], s_idx),
+            gather(self.train_pool_y[functions], s_idx),
+            gather(self.val_pool_x[functions], q_idx),
+            gather(self.val_pool_y[functions], q_idx),
+        )
+
+    def test_tasks(self, shots: int) -> Task:
+        """Every test function as a task: the first ``shots`` points of its (i.i.d. uniform)
+        support pool, and the whole grid as the query set."""
+        n_test = self.test_pool_x.shape[0]
+        grid = jnp.broadcast_to(self.grid_x[None], (n_test, *self.grid_x.shape))
+        return Task(self.test_pool_x[:, :shots], self.test_pool_y[:, :shots], grid, self.grid_y)
+
+
+def make_dataset(
+    family: AbstractTaskFamily,
+    key: PRNGKeyArray,
+    n_train: int = 100,
+    n_test: int = 100,
+    pool: int = 1000,
+    grid_points: int = 1000,
+) -> MetaDataset:
+    """Draw the fixed functions and their data, and standardise with training statistics.
+
+    ``n_train`` training functions get a support pool and a query pool of ``pool`` uniform
+    inputs each; ``n_test`` held-out functions get a support pool and are evaluated on a
+    dense grid of about ``grid_points`` inputs. Everything is determined by ``key``.
+    """
+    for name, value in (("n_train", n_train), ("n_test", n_test), ("pool", pool), ("grid_points", grid_points)):
+        _validate.positive_int(name, value)
+    k_train, k_test, k_tp, k_vp, k_sp = jax.random.split(key, 5)
+    train_params = family.sample_parameters(k_train, n_train)
+    test_params = family.sample_parameters(k_test, n_test)
+    evaluate = jax.vmap(family.evaluate)
+    train_x = family.sample_inputs(k_tp, n_train, pool)
+    val_x = family.sample_inputs(k_vp, n_train, pool)
+    test_x = family.sample_inputs(k_sp, n_test, pool)
+    grid = family.grid(grid_points)
+    train_y, val_y, test_y = evaluate(train_params, train_x), evaluate(train_params, val_x), evaluate(test_params, test_x)
+    grid_y = jax.vmap(family.evaluate, in_axes=(0, None))(test_params, grid)
+    st = Standardisation.fit(jnp.concatenate([train_x, val_x], 1), jnp.concatenate([train_y, val_y], 1))
+    return MetaDataset(
+        st.x(train_x), st.y(train_y), st.x(val_x), st.y(val_y),
+        st.x(test_x), st.y(test_y), st.x(grid), st.y(grid_y), st,
+    )

@@ -1,0 +1,41 @@
+"""The fixed-function protocol: training statistics only, sampling without replacement."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from amaml.tasks import CosMixture, make_dataset
+
+FAMILY = CosMixture(dtype=jnp.float64)
+
+
+def test_standardisation_uses_training_functions_only():
+    small = make_dataset(FAMILY, jax.random.key(0), n_train=20, n_test=3, pool=200)
+    large = make_dataset(FAMILY, jax.random.key(0), n_train=20, n_test=40, pool=200)
+    # the test functions differ, the statistics do not
+    assert not np.array_equal(small.grid_y[:3], make_dataset(FAMILY, jax.random.key(1), 20, 3, 200).grid_y)
+    for a, b in zip(small.standardisation, large.standardisation):
+        assert np.array_equal(a, b)
+    # standardised training pools are exactly centred and scaled; the test pools are not
+    y = jnp.concatenate([large.train_pool_y, large.val_pool_y], 1)
+    np.testing.assert_allclose([float(y.mean()), float(y.std())], [0.0, 1.0], atol=1e-12)
+    assert abs(float(large.test_pool_y.mean())) > 1e-6
+
+
+def test_meta_batches_are_distinct_functions_and_points_from_their_pools():
+    data = make_dataset(FAMILY, jax.random.key(0), n_train=10, n_test=2, pool=50)
+    tasks = data.sample(jax.random.key(5), 10, 20, 30)
+    assert tasks.support_x.shape == (10, 20, 2) and tasks.query_y.shape == (10, 30, 1)
+    rows = {tuple(np.asarray(row)) for row in tasks.support_x.reshape(-1, 2)}
+    assert len(rows) == 10 * 20  # no point drawn twice, no function twice
+    pool_rows = {tuple(np.asarray(r)) for r in data.train_pool_x.reshape(-1, 2)}
+    assert rows <= pool_rows
+    again = data.sample(jax.random.key(5), 10, 20, 30)
+    assert all(np.array_equal(a, b) for a, b in zip(tasks, again))
+
+
+def test_test_tasks_use_the_support_pool_and_the_grid():
+    data = make_dataset(FAMILY, jax.random.key(0), n_train=5, n_test=4, pool=60)
+    tasks = data.test_tasks(10)
+    assert np.array_equal(tasks.support_x, data.test_pool_x[:, :10])
+    assert tasks.query_x.shape == (4, 961, 2) and np.array_equal(tasks.query_x[2], data.grid_x)
