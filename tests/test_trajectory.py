@@ -1,10 +1,12 @@
 """Trajectories: Hermite interpolation order, checkpoint plans, the auto policy."""
 
+import math
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from amaml._trajectory import AUTO_STORE_BYTES, Node, hermite, plan_segments, resolve_checkpoints
+from amaml._trajectory import AUTO_STORE_BYTES, Node, Scheme, hermite, resolve_checkpoints
 from oracles import fitted_slope
 
 
@@ -33,18 +35,19 @@ def test_hermite_is_exact_on_cubics_and_at_the_ends():
         np.testing.assert_allclose(hermite(left, right, 0.5, s), u(1.0 + 0.5 * s), rtol=1e-13)
 
 
-@pytest.mark.parametrize("steps,checkpoints", [(10, 3), (23, 5), (100, 10), (7, 6), (50, 1)])
-def test_segment_plans_cover_every_step_with_at_most_c_stored_states(steps, checkpoints):
-    plan = plan_segments(steps, checkpoints)
-    assert plan.remainder + plan.count * plan.length == steps
-    assert 0 <= plan.remainder < plan.length
-    assert plan.count + (1 if plan.remainder else 0) <= checkpoints
+@pytest.mark.parametrize("steps,branch,depth", [(10, 3, 1), (23, 5, 1), (100, 10, 1), (400, 3, 5), (1000, 4, 4)])
+def test_schemes_cover_every_step_with_little_padding(steps, branch, depth):
+    scheme = Scheme.fit(steps, branch, depth)
+    assert steps <= scheme.slots < steps + branch**depth
 
 
-def test_auto_stores_small_trajectories_and_checkpoints_large_ones():
+def test_auto_stores_small_trajectories_and_bounds_the_nodes_of_large_ones():
     assert resolve_checkpoints("auto", 1000, 8 * 1000) is None  # 8 MB: store
-    big = AUTO_STORE_BYTES  # one node alone fills the budget
-    assert resolve_checkpoints("auto", 1000, big) == 32  # ceil(sqrt(1000))
-    assert resolve_checkpoints("auto", 1024, big) == 32
+    for steps in (50, 1000, 10**5):
+        scheme = resolve_checkpoints("auto", steps, AUTO_STORE_BYTES // 40)  # room for 40 nodes
+        assert scheme.slots >= steps and scheme.nodes <= 40
+    tight = resolve_checkpoints("auto", 10**4, AUTO_STORE_BYTES)  # room for one node: fewest nodes
+    assert tight.nodes <= 3 * math.log(10**4)  # about e ln K
+    assert resolve_checkpoints(7, 100, 1) == Scheme(7, 1, 15)
     assert resolve_checkpoints(5, 4, 1) is None  # more checkpoints than steps: store
-    assert resolve_checkpoints(None, 10**6, big) is None
+    assert resolve_checkpoints(None, 10**6, 10**9) is None

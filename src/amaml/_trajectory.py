@@ -8,11 +8,18 @@ output) the vector-field values :math:`f_j, f_{j+1}`.
 * ``checkpoints=c`` stores at most ``c`` segment-start states. During the sweep each
   segment of :math:`L = \lceil K / c \rceil` steps is recomputed from its start and swept.
   Memory :math:`O((c + L) P)`, minimal near :math:`c = \sqrt K`; the cost is one extra
-  forward solve. The recomputation runs the same operations on the same inputs as the
-  forward pass, so results agree with the stored sweep to rounding.
-* ``checkpoints="auto"`` stores everything while the stored nodes take at most
-  :data:`AUTO_STORE_BYTES` per task, and otherwise uses :math:`\lceil\sqrt K\rceil`
-  checkpoints, so extra memory is sublinear in :math:`K` for large models.
+  forward solve.
+* ``checkpoints="auto"`` stores every node while they take at most
+  :data:`AUTO_STORE_BYTES` per task. Beyond that it checkpoints recursively: a segment
+  longer than ``b`` steps is split into at most ``b`` sub-segments whose start states are
+  stored, and each sub-segment is recomputed and treated the same way during the sweep.
+  With ``m`` levels (:math:`b^m \ge K`) memory is about :math:`m b` nodes and the cost is
+  ``m - 1`` extra forward solves; ``b`` and ``m`` are the cheapest pair that fits the
+  budget, or minimise the memory (about :math:`e \ln K` nodes) when none does. Memory is
+  therefore bounded, up to a logarithm, whatever ``K``.
+
+Every recomputation runs the same operations on the same inputs as the forward pass, so
+checkpointed and stored sweeps agree to rounding.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 AUTO_STORE_BYTES = 16 * 2**20
-"""Per-task trajectory budget (bytes) under which ``checkpoints="auto"`` stores every node."""
+"""Per-task trajectory budget (bytes) of ``checkpoints="auto"``."""
 
 Checkpoints = int | None | Literal["auto"]
 
@@ -36,6 +43,36 @@ class Node(NamedTuple):
 
     u: Float[Array, " P"]
     f: Float[Array, " P"] | None
+
+
+class Scheme(NamedTuple):
+    """Recursive checkpointing with uniform segments.
+
+    The trajectory is laid out on ``branch ** depth * leaf >= K`` slots; the first
+    ``slots - K`` are padding steps that do nothing (skipped with ``lax.cond``, whose
+    predicate depends on the step index only, so it stays a branch under ``vmap``).
+    Level ``k`` splits a segment of ``branch ** (depth - k) * leaf`` slots into ``branch``
+    parts and stores their start states; the deepest level stores all ``leaf + 1`` nodes.
+    Each level is traced once, so compile time grows with ``depth``, not with ``K``.
+    """
+
+    branch: int
+    depth: int
+    leaf: int
+
+    @property
+    def slots(self) -> int:
+        return self.branch**self.depth * self.leaf
+
+    @property
+    def nodes(self) -> int:
+        """States held at once during the sweep, about ``depth * branch + leaf``."""
+        return self.depth * self.branch + self.leaf + 1
+
+    @classmethod
+    def fit(cls, steps: int, branch: int, depth: int) -> "Scheme":
+        """The shortest leaf that covers ``steps`` with this branching."""
+        return cls(branch, depth, -(-steps // branch**depth))
 
 
 ForwardStep = Callable[[Float[Array, " P"]], tuple[Float[Array, " P"], Float[Array, " P"]]]
@@ -62,18 +99,32 @@ def hermite(left: Node, right: Node, h: float, s: float) -> Float[Array, " P"]:
     return h00 * left.u + (h10 * h) * left.f + h01 * right.u + (h11 * h) * right.f
 
 
-def resolve_checkpoints(checkpoints: Checkpoints, steps: int, nodes_bytes: int) -> int | None:
-    """Turn the user's setting into ``None`` (store all) or a number of checkpoints.
+def _auto_scheme(steps: int, budget_nodes: int) -> Scheme:
+    """The fewest levels whose nodes fit the budget, else the scheme with the fewest nodes."""
+    candidates = []
+    for depth in range(1, max(1, math.ceil(math.log2(steps)))):
+        branch = max(2, math.ceil(steps ** (1.0 / (depth + 1)) - 1e-9))
+        scheme = Scheme.fit(steps, branch, depth)
+        if scheme.nodes <= budget_nodes:
+            return scheme
+        candidates.append((scheme.nodes, depth, scheme))
+    return min(candidates)[2]
 
-    ``nodes_bytes`` is the memory of one stored node for one task.
+
+def resolve_checkpoints(checkpoints: Checkpoints, steps: int, nodes_bytes: int) -> Scheme | None:
+    """Turn the user's setting into ``None`` (store every node) or a :class:`Scheme`.
+
+    ``nodes_bytes`` is the memory of one stored node for one task. An integer ``c`` is one
+    level of ``c`` stored segment starts.
     """
     if checkpoints == "auto":
-        if (steps + 1) * nodes_bytes <= AUTO_STORE_BYTES:
+        budget_nodes = AUTO_STORE_BYTES // max(1, nodes_bytes)
+        if steps + 1 <= budget_nodes or steps < 4:
             return None
-        checkpoints = math.isqrt(steps - 1) + 1  # ceil(sqrt(steps))
+        return _auto_scheme(steps, budget_nodes)
     if checkpoints is None or checkpoints >= steps:
         return None
-    return checkpoints
+    return Scheme.fit(steps, checkpoints, 1)
 
 
 def _solve(forward_step: ForwardStep, u0, length: int, keep: bool, keep_field: bool):
@@ -88,29 +139,23 @@ def _solve(forward_step: ForwardStep, u0, length: int, keep: bool, keep_field: b
     return jax.lax.scan(body, u0, None, length=length)
 
 
-def _sweep(backward_step: BackwardStep, carry, nodes: Node, right: Node):
-    """Reverse sweep over stored nodes ending at ``right``; returns the carry at the start."""
+def _sweep(backward_step: BackwardStep, carry, nodes: Node, right: Node, active=None):
+    """Reverse sweep over stored nodes ending at ``right``; returns the carry at the start.
 
-    def body(state, left):
+    ``active`` (bool per step, optional) marks the steps to apply; others leave the carry.
+    """
+
+    def body(state, xs):
         inner, right_node = state
-        return (backward_step(inner, left, right_node), left), None
+        left, on = xs
+        if on is not None:
+            inner = jax.lax.cond(on, lambda c: backward_step(c, left, right_node), lambda c: c, inner)
+        else:
+            inner = backward_step(inner, left, right_node)
+        return (inner, left), None
 
-    (carry, _), _ = jax.lax.scan(body, (carry, right), nodes, reverse=True)
+    (carry, _), _ = jax.lax.scan(body, (carry, right), (nodes, active), reverse=True)
     return carry
-
-
-class Plan(NamedTuple):
-    """A split of ``steps`` into a leading remainder segment and ``count`` equal segments."""
-
-    remainder: int
-    length: int
-    count: int
-
-
-def plan_segments(steps: int, checkpoints: int) -> Plan:
-    length = -(-steps // checkpoints)
-    count = steps // length
-    return Plan(steps - count * length, length, count)
 
 
 def forward_and_sweep(
@@ -120,7 +165,7 @@ def forward_and_sweep(
     terminal: Callable[[Float[Array, " P"]], tuple[Any, Any]],
     u0: Float[Array, " P"],
     steps: int,
-    checkpoints: int | None,
+    scheme: Scheme | None,
     keep_field: bool,
 ) -> tuple[Any, Any]:
     """Solve forward from ``u0``, then sweep backward from the terminal condition.
@@ -132,7 +177,7 @@ def forward_and_sweep(
         terminal: ``u_K -> (aux, carry_K)``; ``aux`` is returned unchanged.
         u0: the initial state.
         steps: ``K``.
-        checkpoints: ``None`` to store every node, else the number of checkpoints (from
+        scheme: ``None`` to store every node, else how to checkpoint (from
             :func:`resolve_checkpoints`).
         keep_field: whether nodes carry the vector-field value (dense output).
 
@@ -143,33 +188,56 @@ def forward_and_sweep(
     def end_node(u):
         return Node(u, vector_field(u) if keep_field else None)
 
-    if checkpoints is None:
+    if scheme is None:
         u_final, nodes = _solve(forward_step, u0, steps, True, keep_field)
         aux, carry = terminal(u_final)
         return aux, _sweep(backward_step, carry, nodes, end_node(u_final))
 
-    plan = plan_segments(steps, checkpoints)
-    u_first = _solve(forward_step, u0, plan.remainder, False, False)[0] if plan.remainder else u0
+    padding = scheme.slots - steps
+    lengths = [scheme.branch ** (scheme.depth - k) * scheme.leaf for k in range(scheme.depth + 1)]
 
-    def forward_segment(u, _):
-        return _solve(forward_step, u, plan.length, False, False)[0], u
+    def masked_step(u, index):
+        # Padding slots come first and do nothing; the index is the same for every task.
+        return jax.lax.cond(index < padding, lambda v: (v, jnp.zeros_like(v)), forward_step, u)
 
-    u_final, starts = jax.lax.scan(forward_segment, u_first, None, length=plan.count)
+    def run(u, first, length, keep):
+        def body(v, index):
+            v_next, f = masked_step(v, index)
+            return v_next, (Node(v, f if keep_field else None) if keep else None)
+
+        return jax.lax.scan(body, u, first + jnp.arange(length))
+
+    def split_forward(u, first, level):
+        """Run one segment of ``level``, keeping the starts (state, index) of its parts."""
+        part = lengths[level + 1]
+
+        def body(v, k):
+            start = first + k * part
+            return run(v, start, part, False)[0], (v, start)
+
+        return jax.lax.scan(body, u, jnp.arange(scheme.branch))
+
+    def sweep_level(level, starts, carry, right):
+        """Sweep the parts of a segment of ``level`` from their stored starts."""
+
+        def body(state, start):
+            return sweep_segment(level + 1, *start, *state), None
+
+        (carry, right), _ = jax.lax.scan(body, (carry, right), starts, reverse=True)
+        return carry, right
+
+    def sweep_segment(level, u, first, carry, right):
+        if level == scheme.depth:
+            _, nodes = run(u, first, scheme.leaf, True)
+            active = first + jnp.arange(scheme.leaf) >= padding
+            carry = _sweep(backward_step, carry, nodes, right, active)
+            return carry, jax.tree_util.tree_map(lambda x: x[0], nodes)
+        _, starts = split_forward(u, first, level)
+        return sweep_level(level, starts, carry, right)
+
+    u_final, starts = split_forward(u0, 0, 0)
     aux, carry = terminal(u_final)
-
-    def backward_segment(state, start):
-        inner, right = state
-        _, nodes = _solve(forward_step, start, plan.length, True, keep_field)
-        inner = _sweep(backward_step, inner, nodes, right)
-        return (inner, jax.tree_util.tree_map(lambda leaf: leaf[0], nodes)), None
-
-    (carry, right), _ = jax.lax.scan(
-        backward_segment, (carry, end_node(u_final)), starts, reverse=True
-    )
-    if plan.remainder:
-        _, nodes = _solve(forward_step, u0, plan.remainder, True, keep_field)
-        carry = _sweep(backward_step, carry, nodes, right)
-    return aux, carry
+    return aux, sweep_level(0, starts, carry, end_node(u_final))[0]
 
 
 def node_bytes(theta: Float[Array, " P"], keep_field: bool) -> int:

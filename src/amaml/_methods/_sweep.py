@@ -81,7 +81,7 @@ class AbstractAdjointMethod(AbstractMetaMethod):
             return backward_step(flow, carry, left, right)
 
         keep = self.keeps_vector_field
-        checkpoints = resolve_checkpoints(self.checkpoints, self.steps, node_bytes(theta, keep))
+        scheme = resolve_checkpoints(self.checkpoints, self.steps, node_bytes(theta, keep))
         return forward_and_sweep(
-            forward_step, flow.vector_field, step, terminal, theta, self.steps, checkpoints, keep
+            forward_step, flow.vector_field, step, terminal, theta, self.steps, scheme, keep
         )

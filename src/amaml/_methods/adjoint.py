@@ -57,8 +57,8 @@ class AdjointMAML(AbstractAdjointMethod):
         checkpoints: (keyword-only) ``None`` stores all ``K + 1`` states; an integer ``c`` stores at most
             ``c`` states and recomputes each segment in the backward sweep; ``"auto"``
             (default) stores all states while that costs at most 16 MiB per task, and
-            uses :math:`\lceil\sqrt K\rceil` checkpoints beyond, so memory stays
-            sublinear in ``K``.
+            beyond that checkpoints recursively (a few levels of segment starts, each
+            level one extra forward solve), so memory stays nearly flat in ``K``.
     """
 
     forward: AbstractSolver = RK4()
