@@ -5,6 +5,7 @@ Commands::
     amaml train [--config FILE.json] [--set KEY=VALUE ...] --run-dir DIR
     amaml eval RUN_DIR [--modes adam,inner] [--adapt-steps 1000]
     amaml reproduce synthetic --budget {quick,standard,paper} [--out DIR]
+    amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch] [--out DIR]
     amaml list
 """
 
@@ -106,6 +107,60 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from ._bench import TORCH_SCRIPT, WORKLOADS, run_bench, write_outputs
+    from ._bench_worker import BENCH_METHODS
+    from ._config import DTYPES
+    from ._report import git_commit, header
+
+    _registry.lookup("dtype", args.dtype, DTYPES)
+    workloads = [_registry.lookup("workload", name, WORKLOADS) for name in _names(args.workloads)]
+    if args.steps:
+        steps = tuple(int(k) for k in _names(args.steps))
+        if any(k < 1 for k in steps):
+            raise ValueError(f"`--steps` must be positive integers, got {args.steps!r}.")
+        workloads = [dataclasses.replace(w, steps=steps) for w in workloads]
+    if args.methods:
+        methods = tuple(_names(args.methods))
+        for m in methods:
+            _registry.lookup("benchmark method", m, dict.fromkeys(BENCH_METHODS))
+        workloads = [dataclasses.replace(w, methods=methods) for w in workloads]
+    if args.against not in (None, "torch"):
+        raise ValueError(f"`--against` must be 'torch', got {args.against!r}.")
+    if args.against == "torch":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise ValueError("`--against torch` needs PyTorch: pip install -e '.[bench-torch]'.") from None
+        if not TORCH_SCRIPT.exists():
+            raise ValueError(f"`--against torch` needs the source checkout's {TORCH_SCRIPT}.")
+    commit = git_commit()
+    command = "amaml " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    from tqdm import tqdm
+
+    total = sum(len(w.steps) * (len(w.methods) + (args.against == "torch")) for w in workloads)
+    bar = tqdm(total=total, desc="bench", unit="point", disable=args.quiet)
+
+    def progress(text):
+        bar.set_postfix_str(text)
+        bar.update(1)
+
+    result = run_bench(workloads, args.dtype, args.repeats, args.against == "torch", args.timeout,
+                       args.memory_limit_gb, progress)
+    bar.close()
+    out = Path(args.out)
+    path = write_outputs(result, out, header("Time and memory per meta-update", command, commit), args.dtype)
+    print(path.read_text())
+    print(f"wrote {path}, {out / 'bench.json'} and the figures in {out}")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from ._reproduce import BUDGETS
 
@@ -143,6 +198,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output directory (default results/synthetic/BUDGET)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("bench", help="time and memory per meta-update against the number of inner steps")
+    p.add_argument("--workloads", default="paper,wide", help="comma-separated: paper, paper100, wide")
+    p.add_argument("--steps", help="comma-separated K values (default: each workload's)")
+    p.add_argument("--methods", help="comma-separated benchmark methods (default: each workload's)")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--dtype", default="float32")
+    p.add_argument("--against", help="torch: also time the PyTorch implementation in benchmarks/")
+    p.add_argument("--out", default="results/bench/cpu")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
+    p.add_argument("--memory-limit-gb", type=float, default=16.0)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("list", help="list methods, solvers, task families, budgets and config keys")
     p.set_defaults(func=cmd_list)

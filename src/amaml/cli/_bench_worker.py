@@ -1,0 +1,122 @@
+"""One benchmark measurement in a fresh process: ``python -m amaml.cli._bench_worker ...``.
+
+Prints one JSON line: seconds per jitted meta-update (median of repeats, compile excluded
+and reported separately), XLA's compiled memory estimate, the process's peak RSS and, on
+an accelerator, the device's peak bytes in use. A configuration whose compiled memory
+estimate exceeds ``--memory-limit-gb`` is reported as out of memory without running it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+
+BENCH_METHODS = (
+    "A-MAML", "A-MAML euler/euler", "A-MAML rk4/euler stored", "discrete adjoint",
+    "MAML", "MAML-1", "FOMAML", "iMAML", "Reptile",
+)
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory. VmHWM resets at exec; ru_maxrss inherits the
+    parent's high-water mark across fork + exec on Linux, so it is only the fallback."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def build_method(name: str, steps: int, h: float):
+    import amaml
+
+    table = {
+        "A-MAML": lambda: amaml.AdjointMAML(steps, h),
+        "A-MAML euler/euler": lambda: amaml.AdjointMAML(steps, h, forward=amaml.Euler(), backward=amaml.Euler()),
+        "A-MAML rk4/euler stored": lambda: amaml.AdjointMAML(
+            steps, h, forward=amaml.RK4(), backward=amaml.Euler(), checkpoints=None),
+        "discrete adjoint": lambda: amaml.DiscreteAdjoint(steps, h),
+        "MAML": lambda: amaml.MAML(steps, h),
+        "MAML-1": lambda: amaml.MAML(1, h),
+        "FOMAML": lambda: amaml.FOMAML(steps, h),
+        "iMAML": lambda: amaml.IMAML(steps, h),
+        "Reptile": lambda: amaml.Reptile(steps, h),
+    }
+    if name not in table:
+        raise ValueError(f"unknown benchmark method {name!r}; valid names are: {', '.join(table)}.")
+    return table[name]()
+
+
+def measure(args) -> dict:
+    import jax
+
+    if args.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import numpy as np
+    import optax
+    from jax.flatten_util import ravel_pytree
+
+    import amaml
+
+    with np.load(args.data) as data:
+        theta, sizes = data["theta"], [int(s) for s in data["sizes"]]
+        tasks = amaml.Task(*(jnp.asarray(data[k]) for k in ("support_x", "support_y", "query_x", "query_y")))
+    template = amaml.models.mlp_init(jax.random.key(0), sizes, jnp.dtype(args.dtype))
+    params = ravel_pytree(template)[1](jnp.asarray(theta))
+    loss = amaml.losses.mse(amaml.models.mlp_apply)
+    method = build_method(args.method, args.steps, args.step_size)
+    optimizer = optax.sgd(0.01)
+    opt_state = optimizer.init(params)
+    update = jax.jit(lambda p, s, t: amaml.meta_train_step(method, loss, optimizer, p, s, t), donate_argnums=(0, 1))
+
+    start = time.perf_counter()
+    compiled = update.lower(params, opt_state, tasks).compile()
+    compile_seconds = time.perf_counter() - start
+    analysis = compiled.memory_analysis()
+    estimate = None
+    if analysis is not None:
+        estimate = int(analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes)
+    result = {"compile_seconds": compile_seconds, "compiled_bytes": estimate,
+              "device": jax.devices()[0].device_kind, "jax": jax.__version__}
+    if estimate is not None and estimate > args.memory_limit_gb * 2**30:
+        return {**result, "status": "oom", "reason": f"XLA plans {estimate / 2**30:.1f} GiB > {args.memory_limit_gb} GiB"}
+    try:
+        params, opt_state, value = compiled(params, opt_state, tasks)  # warm-up
+        jax.block_until_ready(value)
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            params, opt_state, value = compiled(params, opt_state, tasks)
+            jax.block_until_ready(value)
+            times.append(time.perf_counter() - start)
+    except Exception as error:  # XLA reports device OOM as a runtime error
+        if "RESOURCE_EXHAUSTED" in str(error) or "out of memory" in str(error).lower():
+            return {**result, "status": "oom", "reason": str(error).splitlines()[0][:200]}
+        raise
+    stats = jax.devices()[0].memory_stats() or {}
+    return {**result, "status": "ok", "seconds": statistics.median(times), "finite": bool(jnp.isfinite(value)),
+            "peak_rss_bytes": peak_rss_bytes(),
+            "device_peak_bytes": stats.get("peak_bytes_in_use")}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--data", required=True, help="workload .npz written by `amaml bench`")
+    parser.add_argument("--step-size", type=float, default=0.01)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--memory-limit-gb", type=float, default=16.0)
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
