@@ -51,3 +51,20 @@ def test_auto_stores_small_trajectories_and_bounds_the_nodes_of_large_ones():
     assert resolve_checkpoints(7, 100, 1) == Scheme(7, 1, 15)
     assert resolve_checkpoints(5, 4, 1) is None  # more checkpoints than steps: store
     assert resolve_checkpoints(None, 10**6, 10**9) is None
+
+
+def test_unrolling_the_time_scans_does_not_change_the_gradient(monkeypatch):
+    import jax
+
+    import amaml
+    from oracles import batched, relative_error, tanh_mlp_task
+
+    params = amaml.models.mlp_init(jax.random.key(0), [1, 8, 8, 1], jnp.float64)
+    tasks = batched(tanh_mlp_task(jax.random.key(1), n=10))
+    loss = amaml.losses.mse(amaml.models.mlp_apply)
+    method = amaml.AdjointMAML(13, 0.05, checkpoints=3)
+    monkeypatch.setattr("amaml._scan.UNROLL", 1)
+    plain = amaml.meta_value_and_grad(method, loss, params, tasks)[1]
+    monkeypatch.setattr("amaml._scan.UNROLL", 4)
+    unrolled = amaml.meta_value_and_grad(method, loss, params, tasks)[1]
+    assert relative_error(unrolled, plain) < 1e-13

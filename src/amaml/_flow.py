@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ._scan import time_scan
 from ._solvers import AbstractSolver
 
 FlatLoss = Callable[[Float[Array, " P"], Array, Array], Float[Array, ""]]
@@ -72,7 +73,7 @@ def integrate(
     def body(u, _):
         return solver.step(flow.stage_field, u, step_size)[0], None
 
-    u_final, _ = jax.lax.scan(body, flow.theta, None, length=steps)
+    u_final, _ = time_scan(body, flow.theta, length=steps)
     return u_final
 
 

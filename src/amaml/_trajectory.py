@@ -32,6 +32,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ._scan import time_scan
+
 AUTO_STORE_BYTES = 16 * 2**20
 """Per-task trajectory budget (bytes) of ``checkpoints="auto"``."""
 
@@ -136,7 +138,7 @@ def _solve(forward_step: ForwardStep, u0, length: int, keep: bool, keep_field: b
             return u_next, None
         return u_next, Node(u, f if keep_field else None)
 
-    return jax.lax.scan(body, u0, None, length=length)
+    return time_scan(body, u0, length=length)
 
 
 def _sweep(backward_step: BackwardStep, carry, nodes: Node, right: Node, active=None):
@@ -154,7 +156,7 @@ def _sweep(backward_step: BackwardStep, carry, nodes: Node, right: Node, active=
             inner = backward_step(inner, left, right_node)
         return (inner, left), None
 
-    (carry, _), _ = jax.lax.scan(body, (carry, right), (nodes, active), reverse=True)
+    (carry, _), _ = time_scan(body, (carry, right), (nodes, active), reverse=True)
     return carry
 
 
@@ -205,7 +207,7 @@ def forward_and_sweep(
             v_next, f = masked_step(v, index)
             return v_next, (Node(v, f if keep_field else None) if keep else None)
 
-        return jax.lax.scan(body, u, first + jnp.arange(length))
+        return time_scan(body, u, first + jnp.arange(length))
 
     def split_forward(u, first, level):
         """Run one segment of ``level``, keeping the starts (state, index) of its parts."""

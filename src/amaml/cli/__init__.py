@@ -152,7 +152,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         bar.update(1)
 
     result = run_bench(workloads, args.dtype, args.repeats, args.against == "torch", args.timeout,
-                       args.memory_limit_gb, progress)
+                       args.memory_limit_gb, progress, args.unroll)
     bar.close()
     out = Path(args.out)
     path = write_outputs(result, out, header("Time and memory per meta-update", command, commit), args.dtype)
@@ -209,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/bench/cpu")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
     p.add_argument("--memory-limit-gb", type=float, default=16.0)
+    p.add_argument("--unroll", type=int, default=0, help="scan steps per loop iteration (0: by backend)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_bench)
 

@@ -69,7 +69,7 @@ def _worker(command: list[str], timeout: float) -> dict:
 
 
 def run_bench(workloads: list[Workload], dtype: str, repeats: int, against_torch: bool, timeout: float,
-              memory_limit_gb: float, progress=None) -> dict:
+              memory_limit_gb: float, progress=None, unroll: int = 0) -> dict:
     """Measure every (workload, method, K); returns ``{"rows": [...], "checks": {...}}``."""
     rows, checks = [], {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,7 +88,7 @@ def run_bench(workloads: list[Workload], dtype: str, repeats: int, against_torch
                 else:
                     command = [sys.executable, "-m", "amaml.cli._bench_worker", "--method", method,
                                "--steps", str(steps), "--data", str(data), "--repeats", str(repeats),
-                               "--dtype", dtype, "--memory-limit-gb", str(memory_limit_gb)]
+                               "--dtype", dtype, "--memory-limit-gb", str(memory_limit_gb), "--unroll", str(unroll)]
                 result = _worker(command, timeout)
                 rows.append({"workload": workload.name, "method": method, "steps": steps, **result})
                 log.debug("%s", rows[-1])
@@ -155,6 +155,11 @@ def markdown(result: dict, header_text: str, dtype: str) -> str:
                 cells = [_cell(next((r for r in wrows if r["method"] == method and r["steps"] == k), None), key, scale, fmt)
                          for k in steps]
                 parts.append(f"| {method} | " + " | ".join(cells) + " |\n")
+        schemes = {(r["method"], r["steps"]): r["checkpointing"] for r in wrows if r.get("checkpointing")}
+        recomputing = {key: text for key, text in schemes.items() if not text.startswith("stores")}
+        if recomputing:
+            parts.append(f"\n{workload}: checkpointing by default (the time above includes its recomputation):\n\n"
+                         + "".join(f"- {m}, K={k}: {text}\n" for (m, k), text in sorted(recomputing.items())))
         torch_rows = {r["steps"]: r for r in wrows if r["method"] == TORCH_METHOD and r.get("status") == "ok"}
         if torch_rows:
             parts.append(f"\n### {workload}: PyTorch / amaml time ratio (higher: amaml faster)\n\n| amaml method | "

@@ -62,7 +62,12 @@ def measure(args) -> dict:
     from jax.flatten_util import ravel_pytree
 
     import amaml
+    from amaml import _scan
+    from amaml._methods._sweep import AbstractAdjointMethod
+    from amaml._trajectory import node_bytes, resolve_checkpoints
 
+    if args.unroll:
+        _scan.UNROLL = args.unroll
     with np.load(args.data) as data:
         theta, sizes = data["theta"], [int(s) for s in data["sizes"]]
         tasks = amaml.Task(*(jnp.asarray(data[k]) for k in ("support_x", "support_y", "query_x", "query_y")))
@@ -82,7 +87,14 @@ def measure(args) -> dict:
     if analysis is not None:
         estimate = int(analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes)
     result = {"compile_seconds": compile_seconds, "compiled_bytes": estimate,
-              "device": jax.devices()[0].device_kind, "jax": jax.__version__}
+              "device": jax.devices()[0].device_kind, "jax": jax.__version__,
+              "unroll": _scan.unroll_factor(args.steps)}
+    if isinstance(method, AbstractAdjointMethod):  # the recomputation that checkpointing costs
+        scheme = resolve_checkpoints(method.checkpoints, method.steps,
+                                     node_bytes(jnp.asarray(theta), method.keeps_vector_field))
+        result["checkpointing"] = "stores every state" if scheme is None else (
+            f"{scheme.depth} level(s) of {scheme.branch} segment starts, leaf {scheme.leaf}: "
+            f"{scheme.depth} extra forward solve(s)")
     if estimate is not None and estimate > args.memory_limit_gb * 2**30:
         return {**result, "status": "oom", "reason": f"XLA plans {estimate / 2**30:.1f} GiB > {args.memory_limit_gb} GiB"}
     try:
@@ -113,6 +125,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--memory-limit-gb", type=float, default=16.0)
+    parser.add_argument("--unroll", type=int, default=0, help="steps per scan iteration (0: by backend)")
     args = parser.parse_args(argv)
     print(json.dumps(measure(args)))
     return 0
