@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 
-def peak_rss_bytes() -> int:
+def peak_rss_bytes() -> int:  # as amaml.cli._bench_worker's; importing amaml would load JAX here
     """This process's peak resident memory. VmHWM resets at exec; ru_maxrss inherits the
     parent's high-water mark across fork + exec on Linux, so it is only the fallback."""
     try:

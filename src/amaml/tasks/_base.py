@@ -22,6 +22,9 @@ class AbstractTaskFamily(abc.ABC):
     dim: int
     dtype: jnp.dtype
 
+    def __post_init__(self) -> None:  # run by the dataclass subclasses
+        check_dim(self.dim)
+
     @property
     @abc.abstractmethod
     def domain(self) -> tuple[float, float]:

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._base import AbstractTaskFamily, check_dim
+from ._base import AbstractTaskFamily
 
 
 @final
@@ -24,9 +24,6 @@ class CosMixture(AbstractTaskFamily):
 
     dim: int = 2
     dtype: jnp.dtype = jnp.float32
-
-    def __post_init__(self) -> None:
-        check_dim(self.dim)
 
     @property
     def domain(self) -> tuple[float, float]:
