@@ -98,8 +98,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
     commit = git_commit()  # of the code that runs, not of whatever is checked out at the end
     out = Path(args.out or f"results/synthetic/{budget.name}")
-    command = "amaml " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("amaml") else (
-        f"amaml reproduce synthetic --budget {budget.name}" + (f" --out {args.out}" if args.out else ""))
+    command = args.command_line
     results = reproduce_synthetic(budget, out, quiet=args.quiet)
     path = write_report(results, budget, out, command, commit)
     print(path.read_text())
@@ -141,14 +140,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not TORCH_SCRIPT.exists():
             raise ValueError(f"`--against torch` needs the source checkout's {TORCH_SCRIPT}.")
     commit = git_commit()
-    command = "amaml " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = args.command_line
     from tqdm import tqdm
 
     total = sum(len(w.steps) * (len(w.methods) + (args.against == "torch")) for w in workloads)
     bar = tqdm(total=total, desc="bench", unit="point", disable=args.quiet)
 
     def progress(text):
-        bar.set_postfix_str(text)
+        bar.set_postfix_str(text, refresh=False)
         bar.update(1)
 
     result = run_bench(workloads, args.dtype, args.repeats, args.against == "torch", args.timeout,
@@ -219,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = "amaml " + " ".join(shlex.quote(a) for a in argv)  # for report headers
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
