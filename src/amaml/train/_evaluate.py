@@ -14,6 +14,7 @@ from jaxtyping import Array, Float, PyTree
 
 from .. import _validate
 from .._methods import AbstractMetaMethod
+from .._flow import FlatLoss
 from .._params import flat_loss, flatten
 from .._task import Task
 
@@ -28,8 +29,8 @@ class AbstractFineTuning(abc.ABC):
         """The fine-tuning state at the meta-learned initialisation ``theta``."""
 
     @abc.abstractmethod
-    def step(self, state: Any, loss: Callable[[Float[Array, " P"]], Float[Array, ""]]) -> Any:
-        """One fine-tuning step on ``loss(u)``, the support loss."""
+    def step(self, state: Any, loss: FlatLoss, x: Array, y: Array) -> Any:
+        """One fine-tuning step on the support loss ``loss(u, x, y)``."""
 
     @abc.abstractmethod
     def params(self, state: Any) -> Float[Array, " P"]:
@@ -49,9 +50,9 @@ class AdamFineTuning(AbstractFineTuning):
     def init(self, theta):
         return theta, optax.adam(self.learning_rate).init(theta)
 
-    def step(self, state, loss):
+    def step(self, state, loss, x, y):
         u, opt_state = state
-        updates, opt_state = optax.adam(self.learning_rate).update(jax.grad(loss)(u), opt_state, u)
+        updates, opt_state = optax.adam(self.learning_rate).update(jax.grad(loss)(u, x, y), opt_state, u)
         return optax.apply_updates(u, updates), opt_state
 
     def params(self, state):
@@ -69,15 +70,10 @@ class InnerLoopFineTuning(AbstractFineTuning):
     def init(self, theta):
         return theta, theta
 
-    def step(self, state, loss):
+    def step(self, state, loss, x, y):
         u, theta = state
-        prox = self.method.inner_prox
-
-        def field(_c, v):
-            grad = jax.grad(loss)(v)
-            return -(grad + prox * (v - theta)) if prox else -grad
-
-        return self.method.inner_solver.step(field, u, self.method.step_size)[0], theta
+        flow = self.method.flow(loss, theta, x, y)
+        return self.method.inner_solver.step(flow.stage_field, u, self.method.step_size)[0], theta
 
     def params(self, state):
         return state[0]
@@ -109,14 +105,14 @@ def nrmse_curve(
     loss = flat_loss(loss_fn, unravel)
 
     def one_task(task: Task):
-        support_loss = lambda u: loss(u, task.support_x, task.support_y)
-
         def nrmse(u):
             prediction = apply_fn(unravel(u), task.query_x)
             return jnp.sqrt(jnp.mean((prediction - task.query_y) ** 2))
 
         def record(state, _):
-            state = jax.lax.fori_loop(0, every, lambda _, s: fine_tuning.step(s, support_loss), state)
+            state = jax.lax.fori_loop(
+                0, every, lambda _, s: fine_tuning.step(s, loss, task.support_x, task.support_y), state
+            )
             return state, nrmse(fine_tuning.params(state))
 
         state = fine_tuning.init(theta)
