@@ -103,19 +103,9 @@ def gradient_check(data: Path, dtype: str, steps: int = 10) -> dict:
         torch_grad, jax_grad = Path(tmp) / "torch.npy", Path(tmp) / "jax.npy"
         subprocess.run([sys.executable, str(TORCH_SCRIPT), "--data", str(data), "--steps", str(steps),
                         "--repeats", "1", "--grad-out", str(torch_grad)], check=True, capture_output=True)
-        code = (
-            "import sys, jax, numpy as np\n"
-            f"jax.config.update('jax_enable_x64', {dtype == 'float64'})\n"
-            "import jax.numpy as jnp, amaml\n"
-            "from jax.flatten_util import ravel_pytree\n"
-            f"d = np.load(sys.argv[1]); sizes = [int(s) for s in d['sizes']]\n"
-            f"p = ravel_pytree(amaml.models.mlp_init(jax.random.key(0), sizes, jnp.{dtype}))[1](jnp.asarray(d['theta']))\n"
-            "t = amaml.Task(*(jnp.asarray(d[k]) for k in ('support_x', 'support_y', 'query_x', 'query_y')))\n"
-            f"m = amaml.AdjointMAML({steps}, 0.01, forward=amaml.RK4(), backward=amaml.Euler(), checkpoints=None)\n"
-            "g = amaml.meta_value_and_grad(m, amaml.losses.mse(amaml.models.mlp_apply), p, t)[1]\n"
-            "np.save(sys.argv[2], np.asarray(ravel_pytree(g)[0]))\n"
-        )
-        subprocess.run([sys.executable, "-c", code, str(data), str(jax_grad)], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "amaml.cli._bench_worker", "--method", SAME_ALGORITHM,
+                        "--steps", str(steps), "--data", str(data), "--repeats", "1", "--dtype", dtype,
+                        "--grad-out", str(jax_grad)], check=True, capture_output=True)
         a, b = np.load(torch_grad), np.load(jax_grad)
     return {"steps": steps, "relative_difference": float(np.linalg.norm(a - b) / np.linalg.norm(b)), "dtype": dtype}
 

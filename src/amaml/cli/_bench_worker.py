@@ -75,6 +75,9 @@ def measure(args) -> dict:
     params = ravel_pytree(template)[1](jnp.asarray(theta))
     loss = amaml.losses.mse(amaml.models.mlp_apply)
     method = build_method(args.method, args.steps, args.step_size)
+    if args.grad_out:  # the meta-gradient at the workload's parameters, for the PyTorch check
+        grad = amaml.meta_value_and_grad(method, loss, params, tasks)[1]
+        np.save(args.grad_out, np.asarray(ravel_pytree(grad)[0]))
     optimizer = optax.sgd(0.01)
     opt_state = optimizer.init(params)
     update = jax.jit(lambda p, s, t: amaml.meta_train_step(method, loss, optimizer, p, s, t), donate_argnums=(0, 1))
@@ -126,6 +129,7 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--memory-limit-gb", type=float, default=16.0)
     parser.add_argument("--unroll", type=int, default=0, help="steps per scan iteration (0: by backend)")
+    parser.add_argument("--grad-out", help="also save the meta-gradient at the workload's parameters (.npy)")
     args = parser.parse_args(argv)
     print(json.dumps(measure(args)))
     return 0
