@@ -97,7 +97,7 @@ def test_meta_train_step_is_sgd_on_the_meta_gradient():
     params, tasks = problem()
     method = amaml.AdjointMAML(10, 0.05)
     opt = optax.sgd(0.1)
-    new_params, _, loss = amaml.meta_train_step(method, LOSS, opt, params, opt.init(params), tasks)
+    new_params, _, loss, _ = amaml.meta_train_step(method, LOSS, opt, params, opt.init(params), tasks)
     value, grad = amaml.meta_value_and_grad(method, LOSS, params, tasks)
     expected = jax.tree_util.tree_map(lambda p, g: p - 0.1 * g, params, grad)
     assert relative_error(new_params, expected) < 1e-12 and loss == value

@@ -17,6 +17,8 @@ from . import tasks as tasks
 from ._api import adapt as adapt
 from ._api import meta_value_and_grad as meta_value_and_grad
 from ._check import MetaGradCheck as MetaGradCheck
+from ._divergence import DivergenceError as DivergenceError
+from ._divergence import raise_if_diverged as raise_if_diverged
 from ._check import check_meta_grad as check_meta_grad
 from ._methods import IMAML as IMAML
 from ._methods import MAML as MAML
@@ -30,6 +32,7 @@ from ._solvers import AbstractSolver as AbstractSolver
 from ._solvers import Euler as Euler
 from ._solvers import Heun as Heun
 from ._task import Task as Task
+from ._train import MetaStep as MetaStep
 from ._train import meta_train_step as meta_train_step
 
 try:

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree, Shaped
 
+from ._divergence import raise_if_diverged, task_diverged
 from ._methods import AbstractMetaMethod
 from ._params import flat_loss, flatten
 from ._task import Task, check_input_dtype, check_set, check_tasks
@@ -36,6 +37,11 @@ def meta_value_and_grad(
     Tasks are vectorised with ``jax.vmap``; the function is pure and can be wrapped in
     ``jax.jit`` (close over ``method`` and ``loss_fn``, or mark them static).
 
+    Divergence: called eagerly, a task whose trajectory, meta-loss or adjoint is
+    non-finite raises :class:`DivergenceError` (task, step, suggested step size). Under
+    ``jax.jit`` non-finite values propagate into the result; :func:`meta_train_step`
+    guards the update and reports the diverged tasks instead.
+
     Args:
         method: a meta-gradient method object, e.g. ``AdjointMAML(steps=200, step_size=0.01)``.
         loss_fn: ``loss_fn(params, x, y) -> scalar``.
@@ -46,12 +52,26 @@ def meta_value_and_grad(
         ``(meta_loss, grad)``; ``grad`` has the structure and dtype of ``params``. Gradient
         sign convention as ``jax.grad``: descend along ``-grad``.
     """
+    values, grads, unravel = per_task_value_and_grad(method, loss_fn, params, tasks)
+    if not isinstance(values, jax.core.Tracer):  # called eagerly: the values are at hand
+        raise_if_diverged(task_diverged(values, grads), method, loss_fn, params, tasks)
+    return jnp.mean(values), unravel(jnp.mean(grads, axis=0))
+
+
+def per_task_value_and_grad(
+    method: AbstractMetaMethod,
+    loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
+    params: PyTree,
+    tasks: Task,
+) -> tuple[Float[Array, " B"], Float[Array, "B P"], Callable[[Array], PyTree]]:
+    """Every task's meta-loss and flat meta-gradient, and the map from flat vectors back
+    to the structure of ``params`` (checks the arguments first)."""
     instance_of("method", method, AbstractMetaMethod, METHODS)
     theta, unravel = flatten(params)
     check_tasks(tasks, theta.dtype)
     loss = flat_loss(loss_fn, unravel)
     values, grads = jax.vmap(lambda task: method.value_and_grad(loss, theta, task))(tasks)
-    return jnp.mean(values), unravel(jnp.mean(grads, axis=0))
+    return values, grads, unravel
 
 
 def adapt(

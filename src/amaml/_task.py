@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Shaped
 
 
@@ -54,6 +56,17 @@ def check_set(x, y, x_name: str, y_name: str, batch_dims: int) -> None:
         )
     if x_shape[batch_dims] == 0:
         raise ValueError(f"`{x_name}` is empty: every task needs at least one example.")
+    check_finite(x_name, x)
+    check_finite(y_name, y)
+
+
+def check_finite(name: str, value) -> None:
+    """Concrete floating data must be finite; traced values (under jit) cannot be checked."""
+    if isinstance(value, jax.core.Tracer) or not jnp.issubdtype(value.dtype, jnp.inexact):
+        return
+    bad = int(np.size(value) - np.count_nonzero(np.isfinite(np.asarray(value))))
+    if bad:
+        raise ValueError(f"`{name}` contains {bad} non-finite value(s) (NaN or inf); clean or drop them first.")
 
 
 def check_tasks(tasks: Task, dtype) -> int:

@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import optax
-from jaxtyping import Array, Float, PyTree
+from jaxtyping import Array, Bool, Float, PyTree
 
-from ._api import meta_value_and_grad
+from ._api import per_task_value_and_grad
+from ._divergence import task_diverged
 from ._methods import AbstractMetaMethod
 from ._task import Task
+
+
+class MetaStep(NamedTuple):
+    """The result of :func:`meta_train_step`.
+
+    Attributes:
+        params, opt_state: after the update (unchanged if the update was withheld).
+        meta_loss: mean meta-loss at the old params over the tasks that entered the mean.
+        diverged: per task, whether its meta-loss or meta-gradient was non-finite, ``(B,)``.
+    """
+
+    params: PyTree
+    opt_state: optax.OptState
+    meta_loss: Float[Array, ""]
+    diverged: Bool[Array, " B"]
 
 
 def meta_train_step(
@@ -19,16 +38,39 @@ def meta_train_step(
     params: PyTree,
     opt_state: optax.OptState,
     tasks: Task,
-) -> tuple[PyTree, optax.OptState, Float[Array, ""]]:
-    """One meta-update: ``theta <- theta + optimizer(meta-gradient)``.
+    *,
+    skip_diverged: bool = False,
+) -> MetaStep:
+    """One meta-update: ``theta <- theta + optimizer(meta-gradient)``, guarded against NaN.
 
     Pure and jittable; it never branches on the method's type. With ``optax.sgd(lr)`` this
-    is :math:`\\theta \\leftarrow \\theta - \\mathrm{lr}\\, g` with ``g`` from
-    :func:`meta_value_and_grad`.
+    is :math:`\\theta \\leftarrow \\theta - \\mathrm{lr}\\, g` with ``g`` the mean of the
+    tasks' meta-gradients as in :func:`meta_value_and_grad`.
 
-    Returns:
-        ``(new_params, new_opt_state, meta_loss)``; ``meta_loss`` is at the old params.
+    A non-finite meta-loss or meta-gradient of any task never reaches ``theta``. By
+    default such a step is withheld (params and optimiser state come back unchanged) and
+    ``diverged`` says which tasks failed; pass it to :func:`raise_if_diverged` outside jit
+    to get a :class:`DivergenceError` with the task, the step and a step-size suggestion.
+    With ``skip_diverged=True`` the diverged tasks are dropped and the update uses the
+    mean over the others (withheld only if every task diverged); count them with
+    ``diverged.sum()``.
     """
-    meta_loss, grad = meta_value_and_grad(method, loss_fn, params, tasks)
-    updates, opt_state = optimizer.update(grad, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, meta_loss
+    values, grads, unravel = per_task_value_and_grad(method, loss_fn, params, tasks)
+    diverged = task_diverged(values, grads)
+    healthy = ~diverged
+    if skip_diverged:
+        count = jnp.sum(healthy)
+        weights = healthy.astype(values.dtype) / jnp.maximum(count, 1).astype(values.dtype)
+        meta_loss = jnp.where(count > 0, jnp.sum(jnp.where(healthy, values, 0) * weights), jnp.nan)
+        grad = jnp.sum(jnp.where(healthy[:, None], grads, 0) * weights[:, None], axis=0)
+        apply = count > 0
+    else:
+        meta_loss, grad, apply = jnp.mean(values), jnp.mean(grads, axis=0), jnp.all(healthy)
+    updates, new_state = optimizer.update(unravel(grad), opt_state, params)
+    new_params = optax.apply_updates(params, updates)
+
+    def keep_if_withheld(new, old):
+        return jax.tree_util.tree_map(lambda a, b: jnp.where(apply, a, b), new, old)
+
+    return MetaStep(keep_if_withheld(new_params, params), keep_if_withheld(new_state, opt_state),
+                    meta_loss, diverged)

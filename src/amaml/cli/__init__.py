@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from .. import _registry
+from .._divergence import DivergenceError
 from ._config import DTYPES, FAMILIES, OPTIMIZERS, TrainConfig
 
 log = logging.getLogger("amaml")
@@ -228,3 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError) as error:
         print(f"amaml: error: {error}", file=sys.stderr)
         return 2
+    except DivergenceError as error:
+        print(f"amaml: training diverged: {error}", file=sys.stderr)
+        return 3

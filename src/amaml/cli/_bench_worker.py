@@ -101,12 +101,12 @@ def measure(args) -> dict:
     if estimate is not None and estimate > args.memory_limit_gb * 2**30:
         return {**result, "status": "oom", "reason": f"XLA plans {estimate / 2**30:.1f} GiB > {args.memory_limit_gb} GiB"}
     try:
-        params, opt_state, value = compiled(params, opt_state, tasks)  # warm-up
+        params, opt_state, value, _ = compiled(params, opt_state, tasks)  # warm-up
         jax.block_until_ready(value)
         times = []
         for _ in range(args.repeats):
             start = time.perf_counter()
-            params, opt_state, value = compiled(params, opt_state, tasks)
+            params, opt_state, value, _ = compiled(params, opt_state, tasks)
             jax.block_until_ready(value)
             times.append(time.perf_counter() - start)
     except Exception as error:  # XLA reports device OOM as a runtime error

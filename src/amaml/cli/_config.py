@@ -16,6 +16,7 @@ from ..tasks import Alpine, CosMixture, Sinusoid
 FAMILIES = {"cosmixture": CosMixture, "alpine": Alpine, "sinusoid": Sinusoid}
 OPTIMIZERS = {"sgd": optax.sgd, "adam": optax.adam}
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+ON_DIVERGENCE = {"raise": False, "skip": True}  # -> meta_train_step(skip_diverged=...)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +49,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     dtype: str = "float64"
     seed: int = 0
+    on_divergence: str = "raise"  # or "skip": drop diverged tasks from the mean and count them
 
     def __post_init__(self) -> None:
         _registry.lookup("task family", self.family, FAMILIES)
@@ -56,6 +58,7 @@ class TrainConfig:
         _registry.lookup("solver", self.backward, _registry.SOLVERS)
         _registry.lookup("meta-optimizer", self.optimizer, OPTIMIZERS)
         _registry.lookup("dtype", self.dtype, DTYPES)
+        _registry.lookup("on_divergence", self.on_divergence, ON_DIVERGENCE)
         for name in ("dim", "shots", "queries", "n_train", "n_test", "steps", "cg_steps",
                      "meta_batch", "meta_steps", "eval_every", "checkpoint_every"):
             _validate.positive_int(name, getattr(self, name))
@@ -110,6 +113,10 @@ class TrainConfig:
         if self.prox is not None and name in ("amaml", "discrete-adjoint", "imaml"):
             extra["prox"] = self.prox
         return cls(self.steps, self.step_size, **extra)
+
+    @property
+    def skip_diverged(self) -> bool:
+        return ON_DIVERGENCE[self.on_divergence]
 
     def build_optimizer(self) -> optax.GradientTransformation:
         return OPTIMIZERS[self.optimizer](self.meta_lr)

@@ -14,7 +14,8 @@ from tqdm import tqdm
 from ..losses import mse
 from ..models import mlp_apply, mlp_init
 from ..tasks import MetaDataset, make_dataset
-from ..train import AdamFineTuning, InnerLoopFineTuning, make_update, nrmse_curve
+from .._divergence import raise_if_diverged
+from ..train import AdamFineTuning, InnerLoopFineTuning, make_update, meta_batch_at, nrmse_curve
 from ._config import TrainConfig
 from ._rundir import (
     append_metrics,
@@ -71,8 +72,9 @@ def train(config: TrainConfig, run_dir: Path, quiet: bool = False) -> None:
         start, (params, opt_state) = resumed
         truncate_metrics(metrics, start)
         log.info("resuming %s from step %d", run_dir, start)
-    update = make_update(setup.method, LOSS, setup.optimizer, setup.dataset, setup.train_key,
-                         config.meta_batch, config.shots, config.queries)
+    batch_args = (config.meta_batch, config.shots, config.queries)
+    update = make_update(setup.method, LOSS, setup.optimizer, setup.dataset, setup.train_key, *batch_args,
+                         skip_diverged=config.skip_diverged)
     test_tasks = setup.dataset.test_tasks(config.shots)
 
     @jax.jit
@@ -83,9 +85,18 @@ def train(config: TrainConfig, run_dir: Path, quiet: bool = False) -> None:
     bar = tqdm(range(start, config.meta_steps), initial=start, total=config.meta_steps, disable=quiet,
                desc=f"{config.method} {config.family}", unit="update", leave=False)
     for step in bar:
-        params, opt_state, meta_loss = update(params, opt_state, jnp.asarray(step))
+        result = update(params, opt_state, jnp.asarray(step))
+        if not config.skip_diverged and bool(result.diverged.any()):
+            # The step was withheld, so params are the finite ones after `step` updates: keep them.
+            save_checkpoint(run_dir, step, (params, opt_state))
+            bar.close()
+            tasks = meta_batch_at(setup.dataset, setup.train_key, jnp.asarray(step), *batch_args)
+            raise_if_diverged(result.diverged, setup.method, LOSS, params, tasks)
+        params, opt_state = result.params, result.opt_state
         done = step + 1
-        record = {"step": done, "meta_loss": float(meta_loss)}
+        record = {"step": done, "meta_loss": float(result.meta_loss)}
+        if config.skip_diverged:
+            record["diverged_tasks"] = int(result.diverged.sum())
         if done % config.eval_every == 0 or done == config.meta_steps:
             record["test_nrmse_at_init"] = float(init_nrmse(params))
         bar.set_postfix(meta_loss=f"{record['meta_loss']:.4f}", refresh=False)  # tqdm throttles the redraw

@@ -9,8 +9,15 @@ import optax
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .._methods import AbstractMetaMethod
-from .._train import meta_train_step
+from .._task import Task
+from .._train import MetaStep, meta_train_step
 from ..tasks import MetaDataset
+
+
+def meta_batch_at(dataset: MetaDataset, key: PRNGKeyArray, step, meta_batch: int, shots: int,
+                  queries: int) -> Task:
+    """The meta-batch of update ``step``: drawn with ``jax.random.fold_in(key, step)``."""
+    return dataset.sample(jax.random.fold_in(key, step), meta_batch, shots, queries)
 
 
 def make_update(
@@ -22,16 +29,18 @@ def make_update(
     meta_batch: int,
     shots: int,
     queries: int,
-) -> Callable[[PyTree, optax.OptState, int], tuple[PyTree, optax.OptState, Float[Array, ""]]]:
-    """``update(params, opt_state, step) -> (params, opt_state, meta_loss)``, jitted.
+    skip_diverged: bool = False,
+) -> Callable[[PyTree, optax.OptState, int], MetaStep]:
+    """``update(params, opt_state, step) -> MetaStep``, jitted.
 
-    The meta-batch of update ``step`` is drawn with ``jax.random.fold_in(key, step)``, so a
-    run resumed from a checkpoint at step ``s`` sees exactly the batches an uninterrupted
-    run would: the result depends on (params, opt_state, step) only.
+    The meta-batch of update ``step`` is :func:`meta_batch_at`, so a run resumed from a
+    checkpoint at step ``s`` sees exactly the batches an uninterrupted run would: the
+    result depends on (params, opt_state, step) only. ``skip_diverged`` is passed to
+    :func:`amaml.meta_train_step`.
     """
 
     def update(params, opt_state, step):
-        tasks = dataset.sample(jax.random.fold_in(key, step), meta_batch, shots, queries)
-        return meta_train_step(method, loss_fn, optimizer, params, opt_state, tasks)
+        tasks = meta_batch_at(dataset, key, step, meta_batch, shots, queries)
+        return meta_train_step(method, loss_fn, optimizer, params, opt_state, tasks, skip_diverged=skip_diverged)
 
     return jax.jit(update)
