@@ -2,7 +2,8 @@
 
 Commands::
 
-    amaml train [--config FILE.json] [--set KEY=VALUE ...] --run-dir DIR
+    amaml train [--config FILE.json] [--set KEY=VALUE ...] --run-dir DIR [--devices auto|N]
+                [--coordinator HOST:PORT --num-processes N --process-id I | --cluster]
     amaml eval RUN_DIR [--modes adam,inner] [--adapt-steps 1000]
     amaml reproduce synthetic --budget {quick,standard,paper} [--out DIR]
     amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch] [--out DIR]
@@ -19,6 +20,7 @@ import sys
 from pathlib import Path
 
 from .. import _registry
+from . import _distributed
 from ._config import DTYPES, FAMILIES, OPTIMIZERS, TrainConfig
 
 log = logging.getLogger("amaml")
@@ -61,10 +63,16 @@ def _enable_x64_if_needed(dtype: str) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     _enable_x64_if_needed(config.dtype)
+    mesh = _distributed.setup(args)
+    if mesh is not None:
+        from ..distributed import check_meta_batch
+
+        check_meta_batch(config.meta_batch, mesh)
     from ._run import train
 
-    train(config, Path(args.run_dir), quiet=args.quiet)
-    print(f"trained {config.method} on {config.family}: {args.run_dir}")
+    train(config, Path(args.run_dir), quiet=args.quiet, mesh=mesh)
+    if _distributed.is_writer():
+        print(f"trained {config.method} on {config.family}: {args.run_dir}")
     return 0
 
 
@@ -182,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one config key")
     p.add_argument("--run-dir", required=True, help="run directory (created, or resumed)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _distributed.add_arguments(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="nRMSE curves of a trained run on its held-out functions")

@@ -6,10 +6,12 @@ from collections.abc import Callable
 
 import jax
 import optax
+from jax.sharding import Mesh
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .._methods import AbstractMetaMethod
 from .._train import meta_train_step
+from .. import distributed
 from ..tasks import MetaDataset
 
 
@@ -22,16 +24,28 @@ def make_update(
     meta_batch: int,
     shots: int,
     queries: int,
+    mesh: Mesh | None = None,
 ) -> Callable[[PyTree, optax.OptState, int], tuple[PyTree, optax.OptState, Float[Array, ""]]]:
     """``update(params, opt_state, step) -> (params, opt_state, meta_loss)``, jitted.
 
     The meta-batch of update ``step`` is drawn with ``jax.random.fold_in(key, step)``, so a
     run resumed from a checkpoint at step ``s`` sees exactly the batches an uninterrupted
     run would: the result depends on (params, opt_state, step) only.
+
+    With a ``mesh`` (:func:`amaml.distributed.task_mesh`) the meta-batch's task axis is split
+    over the mesh's devices and params, optimiser state and results are replicated; XLA
+    reduces the mean meta-gradient. ``meta_batch`` must be a multiple of the device count.
+    Every process computes the same batch from ``fold_in(key, step)``, so on several hosts
+    each task is used exactly once. Pass params and optimiser state already placed with
+    :func:`amaml.distributed.replicate`, or the first call compiles a second time.
     """
+    if mesh is not None:
+        distributed.check_meta_batch(meta_batch, mesh)
 
     def update(params, opt_state, step):
         tasks = dataset.sample(jax.random.fold_in(key, step), meta_batch, shots, queries)
+        if mesh is not None:
+            tasks = distributed.constrain_tasks(tasks, mesh)
         return meta_train_step(method, loss_fn, optimizer, params, opt_state, tasks)
 
-    return jax.jit(update)
+    return jax.jit(update) if mesh is None else distributed.jit_replicated(update, mesh)
