@@ -2,22 +2,13 @@
 fixed when jax starts, and the rest of the suite must keep its single device)."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import amaml
+from _helpers import python_env
 
 HERE = Path(__file__).parent
-
-
-def python_env(**extra: str) -> dict[str, str]:
-    """The environment for a child Python that imports this checkout's amaml."""
-    src = str(Path(amaml.__file__).resolve().parents[1])
-    env = {**os.environ, **extra}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    return env
 
 
 def test_sharded_meta_gradient_matches_single_device(tmp_path):
