@@ -71,7 +71,11 @@ def setup(args: argparse.Namespace):
     import jax
 
     if explicit is not None or args.cluster:
-        jax.distributed.initialize(**(explicit or {}))
+        try:
+            jax.distributed.initialize(**(explicit or {}))
+        except ValueError as error:  # --cluster outside a scheduler jax recognises
+            raise ValueError(f"`--cluster`: jax.distributed found no coordinator, process count or id in the "
+                             f"environment ({error}); use --coordinator/--num-processes/--process-id.") from None
         log.info("process %d of %d, %d local / %d global devices", jax.process_index(), jax.process_count(),
                  jax.local_device_count(), jax.device_count())
     available = jax.devices()
