@@ -53,7 +53,7 @@ for name, method in methods.items():
     out["loss_diff"][name] = float(jnp.abs(value_1 - value_4))
     out["grad_norm"][name] = float(jnp.linalg.norm(g1))
 
-# 3. make_update with a mesh: same updates, and the sampled tasks are split inside the jit
+# 3. make_update with a mesh: same SGD updates, and the sampled tasks are split inside the jit
 pool = rng.uniform(-1, 1, (10, 20, D))
 targets = np.sin(3 * pool).sum(-1, keepdims=True)
 dataset = MetaDataset(pool, targets, pool[:, ::-1], targets[:, ::-1], pool[:2], targets[:2], pool[0], targets[:2],
@@ -70,7 +70,7 @@ def spy(method, loss_fn, optimizer, p, s, t):
 
 
 _loop.meta_train_step = spy
-optimizer = optax.adam(0.01)
+optimizer = optax.sgd(0.1)
 thetas = []
 for m in (None, mesh):
     update = make_update(amaml.MAML(3, 0.05), loss, optimizer, dataset, jax.random.key(1), B, 4, 4, m)

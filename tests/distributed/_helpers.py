@@ -8,7 +8,7 @@ import amaml
 # a tiny run of `amaml train` (--set KEY=VALUE items): cheap to compile, float64
 TINY_RUN = ["family=\"sinusoid\"", "dim=1", "hidden=[8]", "method=\"maml\"", "steps=2", "shots=5", "queries=5",
             "n_train=8", "n_test=2", "meta_batch=4", "meta_steps=4", "checkpoint_every=2", "eval_every=2",
-            "optimizer=\"adam\"", "dtype=\"float64\""]
+            "dtype=\"float64\""]
 
 
 def set_args(items: list[str]) -> list[str]:

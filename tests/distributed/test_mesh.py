@@ -28,7 +28,7 @@ def test_sharded_meta_gradient_matches_single_device(tmp_path):
         assert out["grad_norm"][name] > 1e-3  # a gradient worth comparing
         assert out["grad_diff"][name] <= 1e-12, (name, out["grad_diff"][name])
         assert out["loss_diff"][name] <= 1e-12
-    # make_update: 3 sharded Adam meta-updates = 3 single-device ones; inside the jit the
+    # make_update: 3 sharded SGD meta-updates = 3 single-device ones; inside the jit the
     # sampled tasks are split over the 4 devices along the task axis
     assert out["update_diff"] <= 1e-12
     assert [["tasks"], 4] in out["inner_sharding"]
