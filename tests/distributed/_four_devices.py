@@ -42,7 +42,7 @@ out["params_replicated"] = all(leaf.sharding.is_fully_replicated and len(leaf.ad
                                for leaf in jax.tree_util.tree_leaves(replicated))
 
 # 2. sharded meta-gradient = single-device meta-gradient
-methods = {"A-MAML": amaml.AdjointMAML(8, 0.05), "MAML": amaml.MAML(8, 0.05)}
+methods = {"A-MAML": amaml.AdjointMAML(8, 0.05)}  # MAML: through make_update below
 out["grad_diff"], out["loss_diff"], out["grad_norm"] = {}, {}, {}
 for name, method in methods.items():
     f = jax.jit(lambda p, t, method=method: amaml.meta_value_and_grad(method, loss, p, t))
@@ -53,7 +53,8 @@ for name, method in methods.items():
     out["loss_diff"][name] = float(jnp.abs(value_1 - value_4))
     out["grad_norm"][name] = float(jnp.linalg.norm(g1))
 
-# 3. make_update with a mesh: same SGD updates, and the sampled tasks are split inside the jit
+# 3. make_update with a mesh, MAML: the same SGD updates (theta differences are lr times meta-gradient
+#    differences), and inside the jit the sampled tasks are split over the devices
 pool = rng.uniform(-1, 1, (10, 20, D))
 targets = np.sin(3 * pool).sum(-1, keepdims=True)
 dataset = MetaDataset(pool, targets, pool[:, ::-1], targets[:, ::-1], pool[:2], targets[:2], pool[0], targets[:2],
@@ -70,7 +71,8 @@ def spy(method, loss_fn, optimizer, p, s, t):
 
 
 _loop.meta_train_step = spy
-optimizer = optax.sgd(0.1)
+LR = 0.1
+optimizer = optax.sgd(LR)
 thetas = []
 for m in (None, mesh):
     update = make_update(amaml.MAML(3, 0.05), loss, optimizer, dataset, jax.random.key(1), B, 4, 4, m)
@@ -79,8 +81,12 @@ for m in (None, mesh):
         p, s = distributed.replicate((p, s), m)
     for step in range(3):
         p, s, _ = update(p, s, jnp.asarray(step))
-    thetas.append(np.asarray(ravel_pytree(p)[0]))
-out["update_diff"] = float(np.max(np.abs(thetas[0] - thetas[1])))
+        thetas.append(np.asarray(ravel_pytree(p)[0]))
+# after one update the theta difference is exactly lr times the meta-gradient difference
+out["first_update_diff"] = float(np.max(np.abs(thetas[0] - thetas[3])))
+out["update_diff"] = float(np.max(np.abs(thetas[2] - thetas[5])))
+out["update_size"] = float(np.max(np.abs(thetas[0] - np.asarray(ravel_pytree(params)[0]))))
+out["lr"] = LR
 out["inner_sharding"] = seen
 
 # 4. a meta-batch the devices do not divide: one clear error, before any work

@@ -24,16 +24,16 @@ def test_sharded_meta_gradient_matches_single_device(tmp_path):
     assert sorted(tuple(s["rows"]) for s in shards) == [(0, 2), (2, 4), (4, 6), (6, 8)]
     assert all(s["equal"] for s in shards)
     assert out["params_replicated"]
-    for name in ("A-MAML", "MAML"):
-        assert out["grad_norm"][name] > 1e-3  # a gradient worth comparing
-        assert out["grad_diff"][name] <= 1e-12, (name, out["grad_diff"][name])
-        assert out["loss_diff"][name] <= 1e-12
-    # make_update: 3 sharded SGD meta-updates = 3 single-device ones; inside the jit the
-    # sampled tasks are split over the 4 devices along the task axis
-    assert out["update_diff"] <= 1e-12
+    assert out["grad_norm"]["A-MAML"] > 1e-3  # a gradient worth comparing
+    assert out["grad_diff"]["A-MAML"] <= 1e-12 and out["loss_diff"]["A-MAML"] <= 1e-12, out
+    # make_update with MAML and SGD: after one update theta differs by lr times the
+    # meta-gradient difference; after three the runs still agree. Inside the jit the sampled
+    # tasks are split over the 4 devices along the task axis
+    assert out["update_size"] > 1e-3
+    assert out["first_update_diff"] / out["lr"] <= 1e-12, out
+    assert out["update_diff"] / out["lr"] <= 1e-12, out
     assert [["tasks"], 4] in out["inner_sharding"]
-    unsharded = [s for s in out["inner_sharding"] if s[1] == 1]
-    assert unsharded  # the mesh-less update stays on one device
+    assert [[], 1] in out["inner_sharding"]  # the mesh-less update stays on one device
     for error in out["errors"]:
         assert error is not None and "meta_batch" in error and "(6)" in error and "(4)" in error, error
     assert out["errors"][-1].startswith("exit 2")

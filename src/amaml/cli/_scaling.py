@@ -42,6 +42,13 @@ def run_scaling(workload_name: str, method: str, steps: int, batch: int, devices
             command = [sys.executable, "-m", "amaml.cli._bench_worker", "--method", method, "--steps", str(steps),
                        "--data", str(data), "--repeats", str(repeats), "--dtype", dtype, "--devices", str(count)]
             rows.append({"devices": count, **_worker(command, timeout, device_env(count))})
+    return {"workload": dataclasses.asdict(workload), "method": method, "steps": steps, "dtype": dtype,
+            "rows": add_rates(rows)}
+
+
+def add_rates(rows: list[dict]) -> list[dict]:
+    """Add updates per second, and with a 1-device row the speed-up ``t_1 / t_D`` and the
+    efficiency ``t_1 / (D t_D)``, to every measured row."""
     base = next((r["seconds"] for r in rows if r.get("status") == "ok" and r["devices"] == 1), None)
     for row in rows:
         if row.get("status") == "ok":
@@ -49,8 +56,7 @@ def run_scaling(workload_name: str, method: str, steps: int, batch: int, devices
             if base:
                 row["speedup"] = base / row["seconds"]
                 row["efficiency"] = row["speedup"] / row["devices"]
-    return {"workload": dataclasses.asdict(workload), "method": method, "steps": steps, "dtype": dtype,
-            "rows": rows}
+    return rows
 
 
 def markdown(result: dict, header_text: str) -> str:
