@@ -41,7 +41,8 @@ def run_scaling(workload_name: str, method: str, steps: int, batch: int, devices
                 progress(f"{count} device(s)")
             command = [sys.executable, "-m", "amaml.cli._bench_worker", "--method", method, "--steps", str(steps),
                        "--data", str(data), "--repeats", str(repeats), "--dtype", dtype, "--devices", str(count)]
-            rows.append({"devices": count, **_worker(command, timeout, device_env(count))})
+            load = os.getloadavg()[0]  # other jobs on the machine, as context for the time
+            rows.append({"devices": count, "load_before": load, **_worker(command, timeout, device_env(count))})
     return {"workload": dataclasses.asdict(workload), "method": method, "steps": steps, "dtype": dtype,
             "rows": add_rates(rows)}
 
@@ -66,16 +67,17 @@ def markdown(result: dict, header_text: str) -> str:
              f"(fixed: D devices hold {w['batch']} / D each), MLP {w['dim']}-{w['width']}-{w['width']}-1 tanh, "
              f"{w['points']} support and {w['points']} query points per task, {result['dtype']}. Each row is a "
              "fresh process; seconds are the median of repeated jitted meta-updates (SGD, compile excluded and "
-             "listed separately). Speed-up is relative to 1 device; efficiency is speed-up / D.\n",
-             "\n| devices | ms per meta-update | meta-updates per second | speed-up | efficiency | compile s |",
-             "\n|---|---|---|---|---|---|\n"]
+             "listed separately). Speed-up is relative to 1 device; efficiency is speed-up / D. Load: the machine's "
+             "1-minute load average just before the point (other jobs included).\n",
+             "\n| devices | ms per meta-update | meta-updates per second | speed-up | efficiency | compile s | load |",
+             "\n|---|---|---|---|---|---|---|\n"]
     for r in result["rows"]:
         if r.get("status") != "ok":
-            lines.append(f"| {r['devices']} | {r.get('status', '?').upper()}: {r.get('reason', '')} | | | | |\n")
+            lines.append(f"| {r['devices']} | {r.get('status', '?').upper()}: {r.get('reason', '')} | | | | | |\n")
             continue
         cells = [f"{r['seconds'] * 1e3:.1f}", f"{r['updates_per_second']:.2f}",
                  f"{r['speedup']:.2f}x" if "speedup" in r else "", f"{r['efficiency']:.0%}" if "efficiency" in r else "",
-                 f"{r['compile_seconds']:.1f}"]
+                 f"{r['compile_seconds']:.1f}", f"{r['load_before']:.1f}" if "load_before" in r else ""]
         lines.append(f"| {r['devices']} | " + " | ".join(cells) + " |\n")
     if result["rows"] and result["rows"][0].get("device", "").lower().startswith("cpu"):
         lines.append(f"\nNote: on CPU the devices are simulated (`--xla_force_host_platform_device_count`); they "
