@@ -9,6 +9,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from tqdm import tqdm
 
 from ..distributed import replicate
@@ -63,7 +64,7 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig, write: bool = True) -> N
     atomic_write_text(path, config.to_json() + "\n")
 
 
-def train(config: TrainConfig, run_dir: Path, quiet: bool = False, mesh=None):
+def train(config: TrainConfig, run_dir: Path, quiet: bool = False, mesh: Mesh | None = None):
     """Meta-train, resuming from the latest checkpoint in ``run_dir`` if there is one.
 
     ``mesh`` (from the --devices flags) splits each meta-batch over its devices; with several
