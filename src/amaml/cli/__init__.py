@@ -2,10 +2,12 @@
 
 Commands::
 
-    amaml train [--config FILE.json] [--set KEY=VALUE ...] --run-dir DIR
+    amaml train [--config FILE.json] [--set KEY=VALUE ...] --run-dir DIR [--devices auto|N]
+                [--coordinator HOST:PORT --num-processes N --process-id I | --cluster]
     amaml eval RUN_DIR [--modes adam,inner] [--adapt-steps 1000]
     amaml reproduce synthetic --budget {quick,standard,paper} [--out DIR]
     amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch] [--out DIR]
+    amaml scaling [--devices 1,2,4,8] [--batch 16] [--method A-MAML] [--steps 100] [--out DIR]
     amaml list
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from .. import _registry
 from .._divergence import DivergenceError
+from . import _distributed
 from ._config import DTYPES, FAMILIES, OPTIMIZERS, TrainConfig
 
 log = logging.getLogger("amaml")
@@ -62,10 +65,16 @@ def _enable_x64_if_needed(dtype: str) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     _enable_x64_if_needed(config.dtype)
+    mesh = _distributed.setup(args)
+    if mesh is not None:
+        from ..distributed import check_meta_batch
+
+        check_meta_batch(config.meta_batch, mesh)
     from ._run import train
 
-    train(config, Path(args.run_dir), quiet=args.quiet)
-    print(f"trained {config.method} on {config.family}: {args.run_dir}")
+    train(config, Path(args.run_dir), quiet=args.quiet, mesh=mesh)
+    if _distributed.is_writer():
+        print(f"trained {config.method} on {config.family}: {args.run_dir}")
     return 0
 
 
@@ -161,6 +170,46 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scaling(args: argparse.Namespace) -> int:
+    from ._bench import WORKLOADS
+    from ._bench_worker import BENCH_METHODS
+    from ._report import git_commit, header
+    from ._scaling import run_scaling, write_outputs
+
+    _registry.lookup("dtype", args.dtype, DTYPES)
+    _registry.lookup("workload", args.workload, WORKLOADS)
+    _registry.lookup("benchmark method", args.method, dict.fromkeys(BENCH_METHODS))
+    try:
+        devices = [int(d) for d in _names(args.devices)]
+    except ValueError:
+        devices = []
+    if not devices or any(d < 1 for d in devices):
+        raise ValueError(f"`--devices` must be comma-separated positive integers, got {args.devices!r}.")
+    for name in ("batch", "steps", "repeats"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"`--{name}` must be a positive integer, got {getattr(args, name)}.")
+    uneven = [d for d in devices if args.batch % d]
+    if uneven:
+        raise ValueError(f"`--batch` ({args.batch}) must be a multiple of every device count; not of {uneven}.")
+    commit = git_commit()
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(devices), desc="scaling", unit="point", disable=args.quiet)
+
+    def progress(text):
+        bar.set_postfix_str(text, refresh=False)
+        bar.update(1)
+
+    result = run_scaling(args.workload, args.method, args.steps, args.batch, devices, args.dtype, args.repeats,
+                         args.timeout, progress)
+    bar.close()
+    out = Path(args.out)
+    path = write_outputs(result, out, header("Meta-updates per second against devices", args.command_line, commit))
+    print(path.read_text())
+    print(f"wrote {path}, {out / 'scaling.json'} and {out / 'scaling.png'}")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from ._reproduce import BUDGETS
 
@@ -183,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one config key")
     p.add_argument("--run-dir", required=True, help="run directory (created, or resumed)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _distributed.add_arguments(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("eval", help="nRMSE curves of a trained run on its held-out functions")
@@ -212,6 +262,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unroll", type=int, default=0, help="scan steps per loop iteration (0: by backend)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("scaling", help="meta-updates per second against the number of devices")
+    p.add_argument("--devices", default="1,2,4,8", help="comma-separated device counts (simulated on CPU)")
+    p.add_argument("--batch", type=int, default=16, help="meta-batch, fixed across device counts")
+    p.add_argument("--method", default="A-MAML", help="a benchmark method (see `amaml bench`)")
+    p.add_argument("--steps", type=int, default=100, help="inner steps K")
+    p.add_argument("--workload", default="paper", help="paper, paper100 or wide (model and points per task)")
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--dtype", default="float32")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
+    p.add_argument("--out", default="results/scaling/cpu")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_scaling)
 
     p = sub.add_parser("list", help="list methods, solvers, task families, budgets and config keys")
     p.set_defaults(func=cmd_list)

@@ -56,9 +56,9 @@ WORKLOADS = {
 }
 
 
-def _worker(command: list[str], timeout: float) -> dict:
+def _worker(command: list[str], timeout: float, env: dict[str, str] | None = None) -> dict:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return {"status": "timeout", "reason": f"over {timeout:.0f} s"}
     if done.returncode != 0:

@@ -80,7 +80,18 @@ def measure(args) -> dict:
         np.save(args.grad_out, np.asarray(ravel_pytree(grad)[0]))
     optimizer = optax.sgd(0.01)
     opt_state = optimizer.init(params)
-    update = jax.jit(lambda p, s, t: amaml.meta_train_step(method, loss, optimizer, p, s, t), donate_argnums=(0, 1))
+    shardings = {}
+    if args.devices:  # the meta-batch split over the first `devices` devices, theta replicated
+        from amaml import distributed
+
+        if args.devices > jax.device_count():
+            raise ValueError(f"`--devices` {args.devices} > the {jax.device_count()} devices jax sees.")
+        mesh = distributed.task_mesh(jax.devices()[: args.devices])
+        tasks = distributed.shard_tasks(tasks, mesh)
+        params, opt_state = distributed.replicate((params, opt_state), mesh)
+        shardings["out_shardings"] = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    update = jax.jit(lambda p, s, t: amaml.meta_train_step(method, loss, optimizer, p, s, t), donate_argnums=(0, 1),
+                     **shardings)
 
     start = time.perf_counter()
     compiled = update.lower(params, opt_state, tasks).compile()
@@ -129,6 +140,8 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--memory-limit-gb", type=float, default=16.0)
     parser.add_argument("--unroll", type=int, default=0, help="steps per scan iteration (0: by backend)")
+    parser.add_argument("--devices", type=int, default=0,
+                        help="split the meta-batch over this many devices (0: plain single-device jit)")
     parser.add_argument("--grad-out", help="also save the meta-gradient at the workload's parameters (.npy)")
     args = parser.parse_args(argv)
     print(json.dumps(measure(args)))

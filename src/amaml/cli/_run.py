@@ -9,14 +9,17 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 from tqdm import tqdm
 
+from ..distributed import replicate
 from ..losses import mse
 from ..models import mlp_apply, mlp_init
 from ..tasks import MetaDataset, make_dataset
 from .._divergence import raise_if_diverged
 from ..train import AdamFineTuning, InnerLoopFineTuning, make_update, meta_batch_at, nrmse_curve
 from ._config import TrainConfig
+from ._distributed import check_same_start, is_writer
 from ._rundir import (
     append_metrics,
     atomic_write_text,
@@ -45,8 +48,8 @@ class Setup:
         return self.init_params, self.optimizer.init(self.init_params)
 
 
-def prepare_run_dir(run_dir: Path, config: TrainConfig) -> None:
-    """Create the run dir with its config, or check that an existing one matches."""
+def prepare_run_dir(run_dir: Path, config: TrainConfig, write: bool = True) -> None:
+    """Create the run dir with its config (if ``write``), or check that an existing one matches."""
     path = run_dir / "config.json"
     if path.exists():
         existing = TrainConfig.from_dict(json.loads(path.read_text()))
@@ -56,13 +59,20 @@ def prepare_run_dir(run_dir: Path, config: TrainConfig) -> None:
                 f"choose a new directory or resume with the same settings."
             )
         return
+    if not write:
+        return
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, config.to_json() + "\n")
 
 
-def train(config: TrainConfig, run_dir: Path, quiet: bool = False) -> None:
-    """Meta-train, resuming from the latest checkpoint in ``run_dir`` if there is one."""
-    prepare_run_dir(run_dir, config)
+def train(config: TrainConfig, run_dir: Path, quiet: bool = False, mesh: Mesh | None = None):
+    """Meta-train, resuming from the latest checkpoint in ``run_dir`` if there is one.
+
+    ``mesh`` (from the --devices flags) splits each meta-batch over its devices; with several
+    processes all of them train and only process 0 writes. Returns the final (params, opt_state).
+    """
+    writer = is_writer()
+    prepare_run_dir(run_dir, config, write=writer)
     setup = Setup(config)
     params, opt_state = setup.initial_state()
     start = 0
@@ -70,11 +80,15 @@ def train(config: TrainConfig, run_dir: Path, quiet: bool = False) -> None:
     metrics = run_dir / "metrics.jsonl"
     if resumed is not None:
         start, (params, opt_state) = resumed
-        truncate_metrics(metrics, start)
+        if writer:
+            truncate_metrics(metrics, start)
         log.info("resuming %s from step %d", run_dir, start)
+    check_same_start(start)
+    if mesh is not None:  # placed once, so the sharded update compiles once
+        params, opt_state = replicate((params, opt_state), mesh)
     batch_args = (config.meta_batch, config.shots, config.queries)
     update = make_update(setup.method, LOSS, setup.optimizer, setup.dataset, setup.train_key, *batch_args,
-                         skip_diverged=config.skip_diverged)
+                         skip_diverged=config.skip_diverged, mesh=mesh)
     test_tasks = setup.dataset.test_tasks(config.shots)
 
     @jax.jit
@@ -82,13 +96,14 @@ def train(config: TrainConfig, run_dir: Path, quiet: bool = False) -> None:
         """Mean nRMSE of the initialisation itself (no adaptation) over the test functions."""
         predictions = jax.vmap(mlp_apply, in_axes=(None, 0))(p, test_tasks.query_x)
         return jnp.mean(jnp.sqrt(jnp.mean((predictions - test_tasks.query_y) ** 2, axis=(1, 2))))
-    bar = tqdm(range(start, config.meta_steps), initial=start, total=config.meta_steps, disable=quiet,
+    bar = tqdm(range(start, config.meta_steps), initial=start, total=config.meta_steps, disable=quiet or not writer,
                desc=f"{config.method} {config.family}", unit="update", leave=False)
     for step in bar:
         result = update(params, opt_state, jnp.asarray(step))
         if not config.skip_diverged and bool(result.diverged.any()):
             # The step was withheld, so params are the finite ones after `step` updates: keep them.
-            save_checkpoint(run_dir, step, (params, opt_state))
+            if writer:
+                save_checkpoint(run_dir, step, (params, opt_state))
             bar.close()
             tasks = meta_batch_at(setup.dataset, setup.train_key, jnp.asarray(step), *batch_args)
             raise_if_diverged(result.diverged, setup.method, LOSS, params, tasks)
@@ -100,10 +115,13 @@ def train(config: TrainConfig, run_dir: Path, quiet: bool = False) -> None:
         if done % config.eval_every == 0 or done == config.meta_steps:
             record["test_nrmse_at_init"] = float(init_nrmse(params))
         bar.set_postfix(meta_loss=f"{record['meta_loss']:.4f}", refresh=False)  # tqdm throttles the redraw
+        if not writer:
+            continue
         append_metrics(metrics, record)
         if done % config.checkpoint_every == 0 or done == config.meta_steps:
             save_checkpoint(run_dir, done, (params, opt_state))
     bar.close()
+    return params, opt_state
 
 
 def load_trained(run_dir: Path) -> tuple[TrainConfig, Setup, object, int]:

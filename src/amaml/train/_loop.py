@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 import jax
 import optax
+from jax.sharding import Mesh
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .._methods import AbstractMetaMethod
+from .. import distributed
 from .._task import Task
 from .._train import MetaStep, meta_train_step
 from ..tasks import MetaDataset
@@ -30,6 +32,7 @@ def make_update(
     shots: int,
     queries: int,
     skip_diverged: bool = False,
+    mesh: Mesh | None = None,
 ) -> Callable[[PyTree, optax.OptState, int], MetaStep]:
     """``update(params, opt_state, step) -> MetaStep``, jitted.
 
@@ -37,10 +40,21 @@ def make_update(
     checkpoint at step ``s`` sees exactly the batches an uninterrupted run would: the
     result depends on (params, opt_state, step) only. ``skip_diverged`` is passed to
     :func:`amaml.meta_train_step`.
+
+    With a ``mesh`` (:func:`amaml.distributed.task_mesh`) the meta-batch's task axis is split
+    over the mesh's devices and params, optimiser state and results are replicated; XLA
+    reduces the mean meta-gradient. ``meta_batch`` must be a multiple of the device count.
+    Every process computes the same batch from ``fold_in(key, step)``, so on several hosts
+    each task is used exactly once. Pass params and optimiser state already placed with
+    :func:`amaml.distributed.replicate`, or the first call compiles a second time.
     """
+    if mesh is not None:
+        distributed.check_meta_batch(meta_batch, mesh)
 
     def update(params, opt_state, step):
         tasks = meta_batch_at(dataset, key, step, meta_batch, shots, queries)
+        if mesh is not None:
+            tasks = distributed.constrain_tasks(tasks, mesh)
         return meta_train_step(method, loss_fn, optimizer, params, opt_state, tasks, skip_diverged=skip_diverged)
 
-    return jax.jit(update)
+    return jax.jit(update) if mesh is None else distributed.jit_replicated(update, mesh)
