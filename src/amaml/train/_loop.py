@@ -10,14 +10,14 @@ from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from .._methods import AbstractMetaMethod
 from .._train import meta_train_step
-from ..tasks import MetaDataset
+from ..tasks import AbstractMetaDataset
 
 
 def make_update(
     method: AbstractMetaMethod,
     loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
     optimizer: optax.GradientTransformation,
-    dataset: MetaDataset,
+    dataset: AbstractMetaDataset,
     key: PRNGKeyArray,
     meta_batch: int,
     shots: int,
