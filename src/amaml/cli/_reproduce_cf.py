@@ -60,11 +60,12 @@ class CFBudget:
 
 CF_BUDGETS = {
     "quick": CFBudget("quick", meta_steps=20, description="a smoke run of a few minutes; not a result"),
-    "standard": CFBudget("standard", meta_steps=4000,
-                         description="4000 Adam meta-updates (lr 1e-3) of 5 users each, float32: sized to "
-                                     "finish the 20 runs of MovieLens-100K in about 45 minutes on one shared CPU "
-                                     "core (measured: about 0.54 s per meta-update summed over the 20 runs, "
-                                     "A-MAML at K = 100 alone 0.14 s)"),
+    "standard": CFBudget("standard", meta_steps=2000,
+                         description="2000 Adam meta-updates (lr 1e-3) of 5 users each, float32. Sized from a "
+                                     "measurement: the 20 runs of MovieLens-100K cost about 0.54 s per meta-update "
+                                     "summed on one free CPU core (A-MAML at K = 100 alone 0.14 s), so about 20 "
+                                     "minutes; on the shared machine (load average 6-9 on 2 cores) that became "
+                                     "about 45 minutes, which is what we could afford"),
 }
 
 
@@ -85,11 +86,12 @@ def _summary(values: np.ndarray) -> dict:
 
 
 def reproduce_cf(budget: CFBudget, dataset: str, data_dir: str, features: str, out_dir: Path,
-                 quiet: bool = False, methods=tuple(METHODS), settings=SETTINGS) -> dict:
-    """Train and evaluate every (setting, method, K); resumable per run. Each meta-learner is
-    scored on the test users' query items after its own K inner steps on their support set."""
+                 quiet: bool = False, methods=METHODS, settings=SETTINGS) -> dict:
+    """Train and evaluate every (setting, method, K) of ``methods`` (label -> (registry name,
+    step counts)); resumable per run. Each meta-learner is scored on the test users' query
+    items after its own K inner steps on their support set."""
     results: dict = {"dataset": dataset, "features": features, "settings": {}}
-    total = len(settings) * sum(len(METHODS[m][1]) for m in methods)
+    total = len(settings) * sum(len(steps) for _, steps in methods.values())
     done = 0
     for setting in settings:
         first = run_config(budget, dataset, data_dir, features, setting, "fomaml", 1)
@@ -102,8 +104,7 @@ def reproduce_cf(budget: CFBudget, dataset: str, data_dir: str, features: str, o
             "baselines": {n: _summary(np.asarray(v)) for n, v in baseline_nrmse(data, setting[0]).items()},
             "methods": {},
         }
-        for label in methods:
-            name, step_counts = METHODS[label]
+        for label, (name, step_counts) in methods.items():
             for steps in step_counts:
                 done += 1
                 config = run_config(budget, dataset, data_dir, features, setting, name, steps)

@@ -66,8 +66,9 @@ class SVDItems(AbstractItemFeatures):
     users' matrix of standardised ratings (0 where not rated), over all items.
 
     :math:`R \approx U_d S_d V_d^T` with :math:`R` of shape (training users, items); item
-    :math:`j` gets row :math:`j` of :math:`V_d S_d`, divided by the standard deviation
-    :math:`s` of all entries so that inputs are of order one. Items no training user rated
+    :math:`j` gets row :math:`j` of :math:`V_d S_d`, divided by the root-mean-square
+    :math:`s` of all its entries so that inputs are of order one (and independent of the
+    factors' signs). Items no training user rated
     get the zero vector.
     """
 
@@ -90,4 +91,4 @@ class SVDItems(AbstractItemFeatures):
             eigenvalues, vectors = np.linalg.eigh(matrix.T @ matrix)
             top = np.maximum(eigenvalues[::-1][: self.dim], 0.0)
             factors = vectors[:, ::-1][:, : self.dim] * np.sqrt(top)[None, :]
-        return factors / np.std(factors)
+        return factors / np.sqrt(np.mean(factors**2))
