@@ -87,7 +87,7 @@ def test_reproduce_cf_end_to_end_on_a_fixture_dataset(tmp_path):
     text = path.read_text()
     assert "commit:" in text and "machine:" in text and "| A-MAML | 2 |" in text and "| 0.053 |" in text
     assert "| Reptile | 1 |" in text and "| 0.166 |" in text  # the paper's numbers (50 steps)
-    for name in ("global mean", "item mean", "user mean"):
+    for name in ("global mean", "item mean", "user mean", "item mean + user offset"):
         assert f"| baseline: {name} |" in text
     user = entry["baselines"]["user mean"]["mean"]
     losers = [k for runs in entry["methods"].values() for k, ev in runs.items() if ev["inner"]["mean"][-1] >= user]

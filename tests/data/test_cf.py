@@ -101,6 +101,11 @@ def test_test_tasks_are_fixed_and_baselines_follow_their_definitions():
     means = np.vectorize(lambda i: np.mean([r[i] for r in train.values() if i in r]))(item)
     expected = (means - float(data.standardisation.y_mean)) / float(data.standardisation.y_std)
     np.testing.assert_allclose(scores["item mean"], np.sqrt(np.mean((q - expected) ** 2, 1)))
+    support_item = data.items[np.argmax(np.asarray(small.support_x), axis=2)]
+    support_means = np.vectorize(lambda i: np.mean([r[i] for r in train.values() if i in r]))(support_item)
+    offset = s - (support_means - float(data.standardisation.y_mean)) / float(data.standardisation.y_std)
+    np.testing.assert_allclose(scores["item mean + user offset"],
+                               np.sqrt(np.mean((q - expected - offset.mean(1, keepdims=True)) ** 2, 1)))
 
 
 @pytest.mark.parametrize(

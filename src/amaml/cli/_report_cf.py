@@ -100,8 +100,9 @@ def markdown(results: dict, budget: CFBudget, command: str, commit: str) -> str:
         f"the method's own inner loop for its K steps (the paper's \"50 inner steps\"); 'step 0' is the "
         f"initialisation itself. Cells are mean +- standard deviation over the test users (the standard error "
         f"of a mean is the standard deviation / {math.sqrt(first['n_test_users']):.0f}). Baselines: the "
-        f"training users' global mean rating, the training users' mean rating of the item, and the test user's "
-        f"own mean over its k support ratings.\n")
+        f"training users' global mean rating, the training users' mean rating of the item, the test user's "
+        f"own mean over its k support ratings, and the item mean plus the user's mean deviation from the item "
+        f"means on its support ratings (the classic bias model; no meta-learning).\n")
     parts.append("\n## Findings (computed from the tables)\n\n" + "\n".join(findings(results)) + "\n")
     for key, entry in results["settings"].items():
         std = entry["rating_std"]
@@ -137,7 +138,7 @@ def plot(results: dict, path: Path) -> None:
         means = [_after(ev)[0] for _, _, ev in rows]
         errors = [_se(_after(ev)[1], _after(ev)[2]) for _, _, ev in rows]
         ax.bar(range(len(rows)), means, yerr=errors, color="tab:blue", alpha=0.7, capsize=2)
-        for (name, b), style in zip(entry["baselines"].items(), ("--", ":", "-.")):
+        for (name, b), style in zip(entry["baselines"].items(), ("--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))):
             ax.axhline(b["mean"], color="k", ls=style, lw=1, label=f"{name} {b['mean']:.3f}")
         ax.set_xticks(range(len(rows)), names, fontsize=6)
         ax.set_ylim(min(means + [b["mean"] for b in entry["baselines"].values()]) * 0.9, None)
