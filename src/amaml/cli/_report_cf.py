@@ -50,14 +50,15 @@ def findings(results: dict) -> list[str]:
     """Plain statements computed from the numbers: who beats the user-mean baseline, who is best."""
     lines = []
     for key, entry in results["settings"].items():
-        user = entry["baselines"]["user mean"]
         rows = _rows(entry)
-        beaten = [(label, k) for label, k, ev in rows if _after(ev)[0] < user["mean"]]
-        losers = [f"{label} (K={k}, {_after(ev)[0]:.3f})" for label, k, ev in rows if (label, k) not in beaten]
-        lines.append(f"- {key}: the user-mean baseline scores {user['mean']:.3f}; "
-                     + (f"{len(beaten)} of {len(rows)} meta-learned runs beat it on average."
-                        if beaten else "**no meta-learned run beats it**.")
-                     + (f" **Not beating it**: {', '.join(losers)}." if losers and beaten else ""))
+        for name in ("user mean", "item mean + user offset"):
+            score = entry["baselines"][name]["mean"]
+            beaten = [(label, k) for label, k, ev in rows if _after(ev)[0] < score]
+            losers = [f"{label} (K={k}, {_after(ev)[0]:.3f})" for label, k, ev in rows if (label, k) not in beaten]
+            lines.append(f"- {key}: the {name} baseline scores {score:.3f}; "
+                         + (f"{len(beaten)} of {len(rows)} meta-learned runs beat it on average."
+                            if beaten else "**no meta-learned run beats it**.")
+                         + (f" **Not beating it**: {', '.join(losers)}." if losers and beaten else ""))
         label, k, ev = min(rows, key=lambda r: _after(r[2])[0])
         for name, base in sorted(entry["baselines"].items(), key=lambda nb: nb[1]["mean"])[:2]:
             diff, se, wins = _paired(ev, base)
