@@ -11,6 +11,7 @@ The public API::
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import data as data
 from . import distributed as distributed
 from . import losses as losses
 from . import models as models

@@ -6,6 +6,8 @@ Commands::
                 [--coordinator HOST:PORT --num-processes N --process-id I | --cluster]
     amaml eval RUN_DIR [--modes adam,inner] [--adapt-steps 1000]
     amaml reproduce synthetic --budget {quick,standard,paper} [--out DIR]
+    amaml reproduce cf --dataset movielens-100k [--budget standard] [--features onehot] [--out DIR]
+    amaml data fetch {movielens-100k,movielens-1m,jester-1} [--dir DIR]
     amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch] [--out DIR]
     amaml scaling [--devices 1,2,4,8] [--batch 16] [--method A-MAML] [--steps 100] [--out DIR]
     amaml list
@@ -74,7 +76,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     train(config, Path(args.run_dir), quiet=args.quiet, mesh=mesh)
     if _distributed.is_writer():
-        print(f"trained {config.method} on {config.family}: {args.run_dir}")
+        print(f"trained {config.method} on {config.dataset or config.family}: {args.run_dir}")
     return 0
 
 
@@ -97,22 +99,62 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    experiments = {"synthetic": _cmd_reproduce_synthetic, "cf": _cmd_reproduce_cf}
+    return _registry.lookup("experiment", args.experiment, experiments)(args)
+
+
+def _cmd_reproduce_synthetic(args: argparse.Namespace) -> int:
     from ._reproduce import BUDGETS
 
-    budget = _registry.lookup("budget", args.budget, BUDGETS)
-    if args.experiment != "synthetic":
-        raise ValueError(f"unknown experiment {args.experiment!r}; valid names are: synthetic.")
+    budget = _registry.lookup("budget", args.budget or "quick", BUDGETS)
     _enable_x64_if_needed(budget.dtype)
     from ._report import git_commit, write_report
     from ._reproduce import reproduce_synthetic
 
     commit = git_commit()  # of the code that runs, not of whatever is checked out at the end
     out = Path(args.out or f"results/synthetic/{budget.name}")
-    command = args.command_line
     results = reproduce_synthetic(budget, out, quiet=args.quiet)
-    path = write_report(results, budget, out, command, commit)
+    path = write_report(results, budget, out, args.command_line, commit)
     print(path.read_text())
     print(f"wrote {path} and the panel figures in {out}")
+    return 0
+
+
+def _cmd_reproduce_cf(args: argparse.Namespace) -> int:
+    from ._config import FEATURES
+    from ._data import DATASETS, load_ratings
+    from ._reproduce_cf import CF_BUDGETS
+
+    budget = _registry.lookup("budget", args.budget or "standard", CF_BUDGETS)
+    if args.dataset is None:
+        raise ValueError(f"`reproduce cf` needs --dataset, one of: {', '.join(DATASETS)}.")
+    _registry.lookup("dataset", args.dataset, DATASETS)
+    _registry.lookup("item features", args.features, FEATURES)
+    data_dir = args.data_dir or f"data/{args.dataset}"
+    load_ratings(args.dataset, data_dir)  # a missing or malformed file fails here, before any training
+    _enable_x64_if_needed(budget.dtype)
+    from ._report import git_commit
+    from ._report_cf import write_cf_report
+    from ._reproduce_cf import reproduce_cf
+
+    commit = git_commit()
+    out = Path(args.out or f"results/cf/{args.dataset}" + ("" if args.features == "onehot" else f"-{args.features}"))
+    results = reproduce_cf(budget, args.dataset, data_dir, args.features, out, quiet=args.quiet)
+    path = write_cf_report(results, budget, out, args.command_line, commit)
+    print(path.read_text())
+    print(f"wrote {path}, {out / 'results.json'} and {out / 'nrmse.png'}")
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from ._data import DATASETS, fetch
+
+    if args.action != "fetch":
+        raise ValueError(f"unknown data action {args.action!r}; valid actions are: fetch.")
+    _registry.lookup("dataset", args.name, DATASETS)
+    directory = Path(args.dir or f"data/{args.name}")
+    ratings, users, items = fetch(args.name, directory).summary()
+    print(f"{args.name}: {ratings} ratings, {users} users, {items} items in {directory / DATASETS[args.name].filename}")
     return 0
 
 
@@ -211,13 +253,18 @@ def cmd_scaling(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from ._config import FEATURES
+    from ._data import DATASETS
     from ._reproduce import BUDGETS
+    from ._reproduce_cf import CF_BUDGETS
 
     print("methods:       " + ", ".join(_registry.METHODS))
     print("solvers:       " + ", ".join(_registry.SOLVERS))
     print("task families: " + ", ".join(FAMILIES))
     print("meta-optimizers: " + ", ".join(OPTIMIZERS) + "; dtypes: " + ", ".join(DTYPES))
     print("budgets:       " + ", ".join(f"{k} ({b.description})" for k, b in BUDGETS.items()))
+    print("datasets:      " + ", ".join(DATASETS) + "; item features: " + ", ".join(FEATURES))
+    print("cf budgets:    " + ", ".join(f"{k} ({b.description})" for k, b in CF_BUDGETS.items()))
     print("config keys:   " + ", ".join(json.loads(TrainConfig().to_json())))
     return 0
 
@@ -243,11 +290,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("reproduce", help="run one of the paper's experiments and write a report")
-    p.add_argument("experiment", help="synthetic")
-    p.add_argument("--budget", default="quick", help="quick, standard or paper")
-    p.add_argument("--out", help="output directory (default results/synthetic/BUDGET)")
+    p.add_argument("experiment", help="synthetic or cf")
+    p.add_argument("--budget", help="synthetic: quick (default), standard or paper; cf: quick or standard (default)")
+    p.add_argument("--dataset", help="cf: movielens-100k, movielens-1m or jester-1")
+    p.add_argument("--data-dir", help="cf: the directory holding the dataset's file (default data/DATASET)")
+    p.add_argument("--features", default="onehot", help="cf: onehot (default) or svd")
+    p.add_argument("--out", help="output directory (default results/synthetic/BUDGET or results/cf/DATASET)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("data", help="fetch a rating dataset for `reproduce cf`")
+    p.add_argument("action", help="fetch")
+    p.add_argument("name", help="movielens-100k, movielens-1m or jester-1")
+    p.add_argument("--dir", help="where to put its file (default data/NAME)")
+    p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("bench", help="time and memory per meta-update against the number of inner steps")
     p.add_argument("--workloads", default="paper,wide", help="comma-separated: paper, paper100, wide")

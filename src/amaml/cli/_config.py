@@ -11,9 +11,12 @@ import optax
 
 from .. import _registry, _validate
 from .._methods import AbstractMetaMethod
-from ..tasks import Alpine, CosMixture, Sinusoid
+from ..data import OneHotItems, SVDItems, make_cf_dataset
+from ..tasks import AbstractMetaDataset, Alpine, CosMixture, Sinusoid, make_dataset
+from ._data import DATASETS, load_ratings
 
 FAMILIES = {"cosmixture": CosMixture, "alpine": Alpine, "sinusoid": Sinusoid}
+FEATURES = {"onehot": OneHotItems, "svd": SVDItems}
 OPTIMIZERS = {"sgd": optax.sgd, "adam": optax.adam}
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 ON_DIVERGENCE = {"raise": False, "skip": True}  # -> meta_train_step(skip_diverged=...)
@@ -25,10 +28,21 @@ class TrainConfig:
 
     Defaults follow the paper's synthetic protocol where it is known (h = 0.01, meta-batch
     5, SGD with meta-lr 0.01, float64, MLP 2 x 32 tanh, 100 + 100 functions).
+
+    With ``dataset`` set (``movielens-100k``, ``movielens-1m``, ``jester-1``) the tasks are
+    users of that rating dataset read from ``data_dir`` (default ``data/DATASET``) instead
+    of functions of ``family``: ``features`` (``onehot`` or ``svd``) gives the ``dim``-dimensional
+    item input (default 100), users with fewer than ``min_ratings`` ratings are dropped,
+    ``n_test`` of the rest are held out and all others train (``family`` and ``n_train``
+    are then unused).
     """
 
     family: str = "cosmixture"
-    dim: int = 2
+    dim: int | None = None  # None: 2 for a task family, 100 for a dataset
+    dataset: str | None = None
+    data_dir: str | None = None
+    features: str = "onehot"
+    min_ratings: int = 50
     shots: int = 50
     queries: int = 50
     n_train: int = 100
@@ -52,7 +66,20 @@ class TrainConfig:
     on_divergence: str = "raise"  # or "skip": drop diverged tasks from the mean and count them
 
     def __post_init__(self) -> None:
+        if self.dataset is not None:
+            _registry.lookup("dataset", self.dataset, DATASETS)
+            if self.data_dir is None:
+                object.__setattr__(self, "data_dir", f"data/{self.dataset}")
+            if not isinstance(self.data_dir, str):
+                raise TypeError(f"`data_dir` must be a path string, got {self.data_dir!r}.")
+            _validate.positive_int("min_ratings", self.min_ratings)
+            if self.shots + self.queries > self.min_ratings:
+                raise ValueError(f"`shots` + `queries` ({self.shots} + {self.queries}) must not exceed "
+                                 f"`min_ratings` ({self.min_ratings}).")
+        if self.dim is None:
+            object.__setattr__(self, "dim", 2 if self.dataset is None else 100)
         _registry.lookup("task family", self.family, FAMILIES)
+        _registry.lookup("item features", self.features, FEATURES)
         _registry.lookup("method", self.method, _registry.METHODS)
         _registry.lookup("solver", self.forward, _registry.SOLVERS)
         _registry.lookup("solver", self.backward, _registry.SOLVERS)
@@ -68,7 +95,7 @@ class TrainConfig:
         _validate.positive_float("meta_lr", self.meta_lr)
         if self.prox is not None:
             _validate.nonnegative_float("prox", self.prox)
-        if self.meta_batch > self.n_train:
+        if self.dataset is None and self.meta_batch > self.n_train:
             raise ValueError(f"`meta_batch` ({self.meta_batch}) must not exceed `n_train` ({self.n_train}).")
         if self.family == "sinusoid" and self.dim != 1:
             raise ValueError("`dim` must be 1 for the sinusoid family.")
@@ -97,6 +124,14 @@ class TrainConfig:
     def build_family(self):
         cls = FAMILIES[self.family]
         return cls(dtype=self.jnp_dtype) if self.family == "sinusoid" else cls(dim=self.dim, dtype=self.jnp_dtype)
+
+    def build_dataset(self, key) -> AbstractMetaDataset:
+        """The fixed functions of ``family``, or the user tasks of ``dataset``; all from ``key``."""
+        if self.dataset is None:
+            return make_dataset(self.build_family(), key, self.n_train, self.n_test)
+        ratings = load_ratings(self.dataset, self.data_dir)
+        return make_cf_dataset(ratings, FEATURES[self.features](self.dim), key, self.n_test, self.min_ratings,
+                               self.queries, self.jnp_dtype)
 
     def build_method(self) -> AbstractMetaMethod:
         cls = _registry.METHODS[self.method]

@@ -99,13 +99,20 @@ def reproduce_synthetic(
             config = run_config(budget, family, shots, label)
             run_dir = out_dir / "runs" / panel / label
             log.info("[%d/%d] %s %s (K=%d)", done, total, panel, label, config.steps)
-            train(config, run_dir, quiet=quiet)
-            cached = run_dir / "eval.json"
-            evaluation = json.loads(cached.read_text()) if cached.exists() else None
-            if (evaluation is None or evaluation.get("meta_step") != config.meta_steps
-                    or any(m not in evaluation for m in budget.modes)
-                    or evaluation[budget.modes[0]]["steps"][-1] != budget.adapt_steps):
-                evaluation = evaluate(run_dir, budget.modes, budget.adapt_steps, budget.every)
-            evaluation["inner_steps"] = config.steps
-            results[panel][label] = evaluation
+            results[panel][label] = train_and_evaluate(config, run_dir, budget.modes, budget.adapt_steps,
+                                                       budget.every, quiet)
     return results
+
+
+def train_and_evaluate(config: TrainConfig, run_dir: Path, modes: tuple[str, ...], adapt_steps: int, every: int,
+                       quiet: bool = False) -> dict:
+    """Train (or resume) one run, then evaluate it unless its eval.json already matches."""
+    train(config, run_dir, quiet=quiet)
+    cached = run_dir / "eval.json"
+    evaluation = json.loads(cached.read_text()) if cached.exists() else None
+    if (evaluation is None or evaluation.get("meta_step") != config.meta_steps
+            or any(m not in evaluation for m in modes) or evaluation[modes[0]]["steps"][-1] != adapt_steps
+            or evaluation[modes[0]]["steps"][1:2] != [every]):
+        evaluation = evaluate(run_dir, modes, adapt_steps, every)
+    evaluation["inner_steps"] = config.steps
+    return evaluation

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from ..distributed import replicate
 from ..losses import mse
 from ..models import mlp_apply, mlp_init
-from ..tasks import MetaDataset, make_dataset
+from ..tasks import AbstractMetaDataset
 from .._divergence import raise_if_diverged
 from ..train import AdamFineTuning, InnerLoopFineTuning, make_update, meta_batch_at, nrmse_curve
 from ._config import TrainConfig
@@ -39,7 +39,7 @@ class Setup:
         self.config = config
         key = jax.random.key(config.seed)
         k_data, k_init, self.train_key = jax.random.split(key, 3)
-        self.dataset: MetaDataset = make_dataset(config.build_family(), k_data, config.n_train, config.n_test)
+        self.dataset: AbstractMetaDataset = config.build_dataset(k_data)
         self.method = config.build_method()
         self.optimizer = config.build_optimizer()
         self.init_params = mlp_init(k_init, config.layer_sizes(), config.jnp_dtype)
@@ -97,7 +97,7 @@ def train(config: TrainConfig, run_dir: Path, quiet: bool = False, mesh: Mesh | 
         predictions = jax.vmap(mlp_apply, in_axes=(None, 0))(p, test_tasks.query_x)
         return jnp.mean(jnp.sqrt(jnp.mean((predictions - test_tasks.query_y) ** 2, axis=(1, 2))))
     bar = tqdm(range(start, config.meta_steps), initial=start, total=config.meta_steps, disable=quiet or not writer,
-               desc=f"{config.method} {config.family}", unit="update", leave=False)
+               desc=f"{config.method} {config.dataset or config.family}", unit="update", leave=False)
     for step in bar:
         result = update(params, opt_state, jnp.asarray(step))
         if not config.skip_diverged and bool(result.diverged.any()):
@@ -138,8 +138,10 @@ def load_trained(run_dir: Path) -> tuple[TrainConfig, Setup, object, int]:
 
 
 def summarise(curve: np.ndarray, every: int) -> dict:
-    """Mean, spread and quantiles over tasks at every recorded adaptation step."""
+    """Mean, spread and quantiles over tasks at every recorded adaptation step, and every
+    task's value at the last one (for paired comparisons)."""
     return {
+        "final_per_task": curve[-1].tolist(),
         "steps": [i * every for i in range(curve.shape[0])],
         "mean": curve.mean(1).tolist(), "std": curve.std(1).tolist(),
         "median": np.median(curve, 1).tolist(),

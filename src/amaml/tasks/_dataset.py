@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import NamedTuple
 
 import jax
@@ -35,6 +36,23 @@ class Standardisation(NamedTuple):
 
     def y(self, y: Float[Array, "... 1"]) -> Float[Array, "... 1"]:
         return (y - self.y_mean) / self.y_std
+
+
+class AbstractMetaDataset(abc.ABC):
+    """Where meta-training draws its tasks and evaluation finds its held-out test tasks.
+
+    :class:`MetaDataset` (fixed synthetic functions; a ``NamedTuple``, registered as a
+    virtual subclass) and :class:`amaml.data.CFMetaDataset` (one task per user) are the two.
+    """
+
+    @abc.abstractmethod
+    def sample(self, key: PRNGKeyArray, batch: int, shots: int, queries: int) -> Task:
+        """A meta-batch of ``batch`` training tasks with ``shots`` support and ``queries``
+        query examples each; jittable (``batch``, ``shots``, ``queries`` static)."""
+
+    @abc.abstractmethod
+    def test_tasks(self, shots: int) -> Task:
+        """Every held-out test task, deterministically, with ``shots`` support examples."""
 
 
 class MetaDataset(NamedTuple):
@@ -84,6 +102,9 @@ class MetaDataset(NamedTuple):
         n_test = self.test_pool_x.shape[0]
         grid = jnp.broadcast_to(self.grid_x[None], (n_test, *self.grid_x.shape))
         return Task(self.test_pool_x[:, :shots], self.test_pool_y[:, :shots], grid, self.grid_y)
+
+
+AbstractMetaDataset.register(MetaDataset)
 
 
 def make_dataset(

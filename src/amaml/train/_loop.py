@@ -13,10 +13,10 @@ from .._methods import AbstractMetaMethod
 from .. import distributed
 from .._task import Task
 from .._train import MetaStep, meta_train_step
-from ..tasks import MetaDataset
+from ..tasks import AbstractMetaDataset
 
 
-def meta_batch_at(dataset: MetaDataset, key: PRNGKeyArray, step, meta_batch: int, shots: int,
+def meta_batch_at(dataset: AbstractMetaDataset, key: PRNGKeyArray, step, meta_batch: int, shots: int,
                   queries: int) -> Task:
     """The meta-batch of update ``step``: drawn with ``jax.random.fold_in(key, step)``."""
     return dataset.sample(jax.random.fold_in(key, step), meta_batch, shots, queries)
@@ -26,7 +26,7 @@ def make_update(
     method: AbstractMetaMethod,
     loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
     optimizer: optax.GradientTransformation,
-    dataset: MetaDataset,
+    dataset: AbstractMetaDataset,
     key: PRNGKeyArray,
     meta_batch: int,
     shots: int,

@@ -1,0 +1,51 @@
+"""MovieLens-100K inside the PyPI wheel of RecBole 1.2.1 (read as a zip; nothing installed)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from jaxtyping import Int
+
+WHEEL_MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
+HEADER = ["user_id:token", "item_id:token", "rating:float", "timestamp:float"]
+
+
+def movielens_100k_rows_from_wheel(wheel: str | Path) -> Int[np.ndarray, "N 4"]:
+    """The rows ``(user, item, rating, timestamp)`` of MovieLens-100K, read from the member
+    ``recbole/dataset_example/ml-100k/ml-100k.inter`` of a ``recbole==1.2.1`` wheel.
+
+    That member is a TSV with the header ``user_id:token item_id:token rating:float
+    timestamp:float`` and then the rows of ``u.data`` in their original order. Only this
+    one member is read; the wheel is neither installed nor imported.
+    """
+    path = Path(wheel)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            text = archive.read(WHEEL_MEMBER).decode("utf-8")
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"`wheel` {path} is not a readable wheel (zip) file: {error}.") from None
+    except KeyError:
+        raise ValueError(f"`wheel` {path} has no member {WHEEL_MEMBER}; is it recbole 1.2.1?") from None
+    lines = text.splitlines()
+    if not lines or lines[0].split("\t") != HEADER:
+        raise ValueError(f"{path}:{WHEEL_MEMBER}, line 1: expected the header {HEADER}.")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        try:
+            if len(fields) != 4:
+                raise ValueError(f"expected 4 fields, got {len(fields)}")
+            rows.append([int(f) for f in fields])
+        except ValueError as error:
+            raise ValueError(f"{path}:{WHEEL_MEMBER}, line {number}: malformed row {line!r}: {error}.") from None
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 4)
+
+
+def u_data_text(rows: Int[np.ndarray, "N 4"]) -> str:
+    """The rows in MovieLens-100K's ``u.data`` layout: ``user\\titem\\trating\\ttimestamp``."""
+    buffer = io.StringIO()
+    np.savetxt(buffer, rows, fmt="%d", delimiter="\t")
+    return buffer.getvalue()
