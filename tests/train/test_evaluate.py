@@ -7,7 +7,7 @@ import optax
 
 import amaml
 from amaml.train import AdamFineTuning, InnerLoopFineTuning, nrmse_curve
-from oracles import batched, relative_error, tanh_mlp_task
+from oracles import batched, tanh_mlp_task
 
 APPLY = amaml.models.mlp_apply
 LOSS = amaml.losses.mse(APPLY)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ._bench_worker import BENCH_METHODS
-from ._rundir import atomic_write_bytes, atomic_write_text
+from ._rundir import atomic_write_figure, atomic_write_text
 
 log = logging.getLogger("amaml")
 TORCH_SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "torch_amaml.py"
@@ -168,7 +168,6 @@ def markdown(result: dict, header_text: str, dtype: str) -> str:
 
 
 def plot(result: dict, out: Path) -> list[Path]:
-    import io
 
     import matplotlib
 
@@ -195,11 +194,8 @@ def plot(result: dict, out: Path) -> list[Path]:
         if axes[0].lines:
             axes[0].legend(fontsize=7, frameon=False)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100)
-        plt.close(fig)
         path = out / f"{workload}.png"
-        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_figure(path, fig, dpi=100)
         paths.append(path)
     return paths
 

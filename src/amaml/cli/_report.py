@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import io
 import json
 import os
 import platform
@@ -21,7 +20,7 @@ from ._reproduce import (
     REPORT_STEPS,
     Budget,
 )
-from ._rundir import atomic_write_bytes, atomic_write_text
+from ._rundir import atomic_write_figure, atomic_write_text
 
 MODE_TITLES = {
     "adam": "fine-tuning with Adam (lr 1e-3) on the support set, the paper's protocol",
@@ -149,10 +148,7 @@ def plot_panel(panel: str, methods: dict, mode: str, path: Path) -> None:
     ax.grid(alpha=0.3)
     fig.tight_layout()
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_figure(path, fig)
 
 
 def write_report(results: dict, budget: Budget, out_dir: Path, command: str, commit: str | None = None) -> Path:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from pathlib import Path
 
 from ._report import git_commit, header
 from ._reproduce_cf import CFBudget, paper_nrmse
-from ._rundir import atomic_write_bytes, atomic_write_text
+from ._rundir import atomic_write_figure, atomic_write_text
 
 TITLES = {"movielens-100k": "MovieLens-100K", "movielens-1m": "MovieLens-1M", "jester-1": "Jester-1"}
 FEATURE_TEXT = {
@@ -147,10 +146,7 @@ def plot(results: dict, path: Path) -> None:
         ax.set_title(f"{TITLES[results['dataset']]} {entry['shots']}shot-{entry['queries']}val")
         ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_figure(path, fig)
 
 
 def write_cf_report(results: dict, budget: CFBudget, out_dir: Path, command: str, commit: str | None = None) -> Path:

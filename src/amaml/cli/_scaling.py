@@ -10,7 +10,6 @@ on those cores, not what D real accelerators would give.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import sys
@@ -18,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from ._bench import WORKLOADS, _worker
-from ._rundir import atomic_write_bytes, atomic_write_text
+from ._rundir import atomic_write_figure, atomic_write_text
 
 
 def device_env(devices: int) -> dict[str, str]:
@@ -109,10 +108,7 @@ def plot(result: dict, path: Path) -> None:
            title=f"{result['method']} K={result['steps']}, meta-batch {result['workload']['batch']}")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_figure(path, fig, dpi=100)
 
 
 def write_outputs(result: dict, out: Path, header_text: str) -> Path:
