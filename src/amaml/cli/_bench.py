@@ -168,7 +168,7 @@ def markdown(result: dict, header_text: str, dtype: str) -> str:
 
 
 def plot(result: dict, out: Path) -> list[Path]:
-
+    """One PNG per workload: time and peak memory against K; out-of-memory points marked OOM."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -181,12 +181,19 @@ def plot(result: dict, out: Path) -> list[Path]:
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
         for method in dict.fromkeys(r["method"] for r in wrows):
             ok = sorted((r for r in wrows if r["method"] == method and r.get("status") == "ok"), key=lambda r: r["steps"])
+            oom = [r["steps"] for r in wrows if r["method"] == method and r.get("status") == "oom"]
             if not ok:
                 continue
             ks = [r["steps"] for r in ok]
             memory_key = "device_peak_bytes" if ok[0].get("device_peak_bytes") else "peak_rss_bytes"
-            axes[0].plot(ks, [r["seconds"] for r in ok], marker="o", label=method)
+            (line,) = axes[0].plot(ks, [r["seconds"] for r in ok], marker="o", label=method)
             axes[1].plot(ks, [r[memory_key] / 2**20 for r in ok], marker="o", label=method)
+            for ax in axes:  # out of memory: an x at the top edge, so the point is shown, not dropped
+                ax.plot(oom, [0.97] * len(oom), marker="x", ms=9, ls="", color=line.get_color(),
+                        transform=ax.get_xaxis_transform())
+                for k in oom:
+                    ax.annotate("OOM", (k, 0.97), xycoords=ax.get_xaxis_transform(), xytext=(-7, -3),
+                                textcoords="offset points", ha="right", fontsize=7, color=line.get_color())
         axes[0].set(xscale="log", yscale="log", xlabel="inner steps K", ylabel="seconds per meta-update", title=f"{workload}: time")
         axes[1].set(xscale="log", xlabel="inner steps K", ylabel="peak memory, MB", title=f"{workload}: memory")
         for ax in axes:
