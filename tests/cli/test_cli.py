@@ -1,6 +1,7 @@
 """The command line: train + eval in a temp dir, resume, reports, bad names and keys."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -37,7 +38,7 @@ def test_train_then_eval_in_a_temp_dir(tmp_path, capsys):
 def test_resume_after_interruption_continues_from_the_checkpoint(tmp_path):
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     assert main(["train", "--quiet", "--run-dir", str(whole), *TINY]) == 0
-    assert main(["train", "--quiet", "--run-dir", str(cut), *TINY]) == 0
+    shutil.copytree(whole, cut)
     # Simulate a kill after step 4: the step-6 checkpoint never happened.
     (cut / "ckpt_00000006.npz").unlink()
     metrics = (cut / "metrics.jsonl").read_text().splitlines()[:4]

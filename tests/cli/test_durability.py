@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def test_sigkill_mid_run_then_resume_ends_bit_identical(tmp_path):
 def test_a_corrupt_latest_checkpoint_is_reported_and_the_previous_one_used(tmp_path, caplog):
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     assert main(["train", "--quiet", "--run-dir", str(whole), *CHEAP]) == 0
-    assert main(["train", "--quiet", "--run-dir", str(cut), *CHEAP]) == 0
+    shutil.copytree(whole, cut)
     latest = cut / "ckpt_00000006.npz"
     latest.write_bytes(latest.read_bytes()[: latest.stat().st_size // 2])  # truncated by a crash
     with caplog.at_level(logging.WARNING, logger="amaml"):
