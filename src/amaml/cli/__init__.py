@@ -16,13 +16,14 @@ Commands::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import shlex
 import sys
 from pathlib import Path
 
-from .. import _registry
+from .. import _registry, _validate
 from .._divergence import DivergenceError
 from . import _distributed
 from ._config import DTYPES, FAMILIES, OPTIMIZERS, TrainConfig
@@ -158,6 +159,23 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _point_progress(total: int, desc: str, quiet: bool):
+    """A progress bar over measurement points; yields ``progress(text)``, called once per point."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="point", disable=quiet)
+
+    def progress(text):
+        bar.set_postfix_str(text, refresh=False)
+        bar.update(1)
+
+    try:
+        yield progress
+    finally:
+        bar.close()
+
+
 def _names(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
@@ -193,18 +211,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise ValueError(f"`--against torch` needs the source checkout's {TORCH_SCRIPT}.")
     commit = git_commit()
     command = args.command_line
-    from tqdm import tqdm
-
     total = sum(len(w.steps) * (len(w.methods) + (args.against == "torch")) for w in workloads)
-    bar = tqdm(total=total, desc="bench", unit="point", disable=args.quiet)
-
-    def progress(text):
-        bar.set_postfix_str(text, refresh=False)
-        bar.update(1)
-
-    result = run_bench(workloads, args.dtype, args.repeats, args.against == "torch", args.timeout,
-                       args.memory_limit_gb, progress, args.unroll)
-    bar.close()
+    with _point_progress(total, "bench", args.quiet) as progress:
+        result = run_bench(workloads, args.dtype, args.repeats, args.against == "torch", args.timeout,
+                           args.memory_limit_gb, progress, args.unroll)
     out = Path(args.out)
     path = write_outputs(result, out, header("Time and memory per meta-update", command, commit), args.dtype)
     print(path.read_text())
@@ -228,23 +238,14 @@ def cmd_scaling(args: argparse.Namespace) -> int:
     if not devices or any(d < 1 for d in devices):
         raise ValueError(f"`--devices` must be comma-separated positive integers, got {args.devices!r}.")
     for name in ("batch", "steps", "repeats"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"`--{name}` must be a positive integer, got {getattr(args, name)}.")
+        _validate.positive_int(f"--{name}", getattr(args, name))
     uneven = [d for d in devices if args.batch % d]
     if uneven:
         raise ValueError(f"`--batch` ({args.batch}) must be a multiple of every device count; not of {uneven}.")
     commit = git_commit()
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(devices), desc="scaling", unit="point", disable=args.quiet)
-
-    def progress(text):
-        bar.set_postfix_str(text, refresh=False)
-        bar.update(1)
-
-    result = run_scaling(args.workload, args.method, args.steps, args.batch, devices, args.dtype, args.repeats,
-                         args.timeout, progress)
-    bar.close()
+    with _point_progress(len(devices), "scaling", args.quiet) as progress:
+        result = run_scaling(args.workload, args.method, args.steps, args.batch, devices, args.dtype, args.repeats,
+                             args.timeout, progress)
     out = Path(args.out)
     path = write_outputs(result, out, header("Meta-updates per second against devices", args.command_line, commit))
     print(path.read_text())

@@ -56,6 +56,12 @@ WORKLOADS = {
 }
 
 
+def worker_command(method: str, steps: int, data: Path, repeats: int, dtype: str, *extra: str) -> list[str]:
+    """The command line of one fresh `amaml.cli._bench_worker` measurement (``extra``: more flags)."""
+    return [sys.executable, "-m", "amaml.cli._bench_worker", "--method", method, "--steps", str(steps),
+            "--data", str(data), "--repeats", str(repeats), "--dtype", dtype, *extra]
+
+
 def _worker(command: list[str], timeout: float, env: dict[str, str] | None = None) -> dict:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
@@ -86,9 +92,8 @@ def run_bench(workloads: list[Workload], dtype: str, repeats: int, against_torch
                     command = [sys.executable, str(TORCH_SCRIPT), "--data", str(data), "--steps", str(steps),
                                "--repeats", str(max(1, min(repeats, 3)))]
                 else:
-                    command = [sys.executable, "-m", "amaml.cli._bench_worker", "--method", method,
-                               "--steps", str(steps), "--data", str(data), "--repeats", str(repeats),
-                               "--dtype", dtype, "--memory-limit-gb", str(memory_limit_gb), "--unroll", str(unroll)]
+                    command = worker_command(method, steps, data, repeats, dtype,
+                                             "--memory-limit-gb", str(memory_limit_gb), "--unroll", str(unroll))
                 result = _worker(command, timeout)
                 rows.append({"workload": workload.name, "method": method, "steps": steps, **result})
                 log.debug("%s", rows[-1])
@@ -103,9 +108,8 @@ def gradient_check(data: Path, dtype: str, steps: int = 10) -> dict:
         torch_grad, jax_grad = Path(tmp) / "torch.npy", Path(tmp) / "jax.npy"
         subprocess.run([sys.executable, str(TORCH_SCRIPT), "--data", str(data), "--steps", str(steps),
                         "--repeats", "1", "--grad-out", str(torch_grad)], check=True, capture_output=True)
-        subprocess.run([sys.executable, "-m", "amaml.cli._bench_worker", "--method", SAME_ALGORITHM,
-                        "--steps", str(steps), "--data", str(data), "--repeats", "1", "--dtype", dtype,
-                        "--grad-out", str(jax_grad)], check=True, capture_output=True)
+        subprocess.run(worker_command(SAME_ALGORITHM, steps, data, 1, dtype, "--grad-out", str(jax_grad)),
+                       check=True, capture_output=True)
         a, b = np.load(torch_grad), np.load(jax_grad)
     return {"steps": steps, "relative_difference": float(np.linalg.norm(a - b) / np.linalg.norm(b)), "dtype": dtype}
 

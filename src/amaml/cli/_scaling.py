@@ -12,11 +12,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-from ._bench import WORKLOADS, _worker
+from ._bench import WORKLOADS, _worker, worker_command
 from ._rundir import atomic_write_figure, atomic_write_text
 
 
@@ -38,8 +37,7 @@ def run_scaling(workload_name: str, method: str, steps: int, batch: int, devices
         for count in devices:
             if progress:
                 progress(f"{count} device(s)")
-            command = [sys.executable, "-m", "amaml.cli._bench_worker", "--method", method, "--steps", str(steps),
-                       "--data", str(data), "--repeats", str(repeats), "--dtype", dtype, "--devices", str(count)]
+            command = worker_command(method, steps, data, repeats, dtype, "--devices", str(count))
             load = os.getloadavg()[0]  # other jobs on the machine, as context for the time
             rows.append({"devices": count, "load_before": load, **_worker(command, timeout, device_env(count))})
     return {"workload": dataclasses.asdict(workload), "method": method, "steps": steps, "dtype": dtype,
