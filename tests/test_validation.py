@@ -1,4 +1,6 @@
-"""Property-based checks of input validation: every bad input gets one clear error, up front."""
+"""Property-based checks of input validation: every bad input gets one clear error, up front.
+
+The run configuration's keys and names are checked in tests/train/test_config.py."""
 
 import jax
 import jax.numpy as jnp
@@ -8,8 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import amaml
-from amaml import _registry
-from amaml.cli._config import TrainConfig
 
 LOSS = amaml.losses.mse(amaml.models.mlp_apply)
 PARAMS = amaml.models.mlp_init(jax.random.key(0), [2, 4, 1], jnp.float64)
@@ -97,38 +97,3 @@ def test_non_integer_steps(cls, steps):
 def test_non_positive_or_non_finite_step_sizes(cls, h):
     with pytest.raises(ValueError, match="`step_size` must be a positive finite number"):
         cls(3, h)
-
-
-@FAST
-@given(kind=st.sampled_from(["method", "forward", "backward", "family", "optimizer", "dtype", "on_divergence"]),
-       name=st.text(min_size=1, max_size=12))
-def test_unknown_names_list_the_valid_ones(kind, name):
-    valid = {"method": _registry.METHODS, "forward": _registry.SOLVERS, "backward": _registry.SOLVERS}
-    from amaml.cli import _config
-
-    valid |= {"family": _config.FAMILIES, "optimizer": _config.OPTIMIZERS, "dtype": _config.DTYPES,
-              "on_divergence": _config.ON_DIVERGENCE}
-    if name in valid[kind]:
-        return
-    with pytest.raises(ValueError) as caught:
-        TrainConfig.from_dict({kind: name})
-    assert repr(name) in str(caught.value) and all(v in str(caught.value) for v in valid[kind])
-
-
-@FAST
-@given(key=st.text(min_size=1, max_size=12))
-def test_unknown_config_keys_are_refused(key):
-    fields = set(TrainConfig.__dataclass_fields__)
-    if key in fields:
-        return
-    with pytest.raises(ValueError, match="unknown config keys") as caught:
-        TrainConfig.from_dict({key: 1})
-    assert repr(key) in str(caught.value) and "meta_steps" in str(caught.value)
-
-
-@FAST
-@given(name=st.sampled_from(["steps", "step_size", "meta_lr", "meta_steps", "meta_batch", "shots"]),
-       value=st.sampled_from([0, -1, -0.5]))
-def test_non_positive_config_values(name, value):
-    with pytest.raises((ValueError, TypeError), match=f"`{name}`"):
-        TrainConfig.from_dict({name: value})

@@ -1,22 +1,27 @@
-"""A plain multilayer perceptron as ``(init, apply)``: the paper's task model.
+"""Models as ``(init, apply)``: the paper's task model, and the model concept of a run.
 
 :mod:`amaml` takes any model as ``apply(params, x)`` with a parameter pytree (equinox and
-flax models plug in the same way); this one is here because the paper's experiments use it.
+flax models plug in the same way); the MLP here is the paper's. :class:`AbstractModel` is
+what a run configuration (:mod:`amaml.train`) chooses: an object with ``init`` and ``apply``.
 """
 
 from __future__ import annotations
 
+import abc
+import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Any, final
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from . import _validate
+from ._fields import option
 
 Params = list[dict[str, Array]]
 
-__all__ = ["mlp_init", "mlp_apply"]
+__all__ = ["AbstractModel", "MLP", "mlp_init", "mlp_apply"]
 
 
 def mlp_init(key: PRNGKeyArray, sizes: Sequence[int], dtype=jnp.float32) -> Params:
@@ -46,3 +51,51 @@ def mlp_apply(
     for layer in params[:-1]:
         x = activation(x @ layer["w"] + layer["b"][None, :])
     return x @ params[-1]["w"] + params[-1]["b"][None, :]
+
+
+class AbstractModel(abc.ABC):
+    """A model family for a run: parameters from :meth:`init`, predictions from :meth:`apply`.
+
+    ``apply`` is what :func:`amaml.losses.mse` and :func:`amaml.losses.cross_entropy` wrap;
+    ``init`` gives the meta-learner's starting parameters. Final subclasses are frozen
+    dataclasses whose fields are the model's options.
+    """
+
+    @abc.abstractmethod
+    def init(self, key: PRNGKeyArray, input_dim: int, output_dim: int, dtype) -> Any:
+        """Initial parameters (a pytree of ``dtype`` arrays) for inputs of width ``input_dim``."""
+
+    @abc.abstractmethod
+    def apply(self, params: Any, x: Array) -> Array:
+        """Predictions for the examples ``x`` (leading axis: examples)."""
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class MLP(AbstractModel):
+    """A tanh multilayer perceptron ``input -> hidden... -> output`` (:func:`mlp_init`, :func:`mlp_apply`).
+
+    Args:
+        hidden: the hidden layer widths (default ``(32, 32)``, the paper's 2 x 32; ``()`` is
+            a linear model).
+
+    Example:
+        >>> model = MLP(hidden=(8,))
+        >>> params = model.init(jax.random.key(0), 2, 1, jnp.float32)
+        >>> model.apply(params, jnp.zeros((3, 2), jnp.float32)).shape
+        (3, 1)
+    """
+
+    hidden: tuple[int, ...] = option((32, 32), doc="hidden layer widths, e.g. 32,32 (tanh after each)", kw_only=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.hidden, tuple):
+            raise TypeError(f"`hidden` must be a tuple of positive integers, got {self.hidden!r}.")
+        for size in self.hidden:
+            _validate.positive_int("hidden", size)
+
+    def init(self, key, input_dim, output_dim, dtype):
+        return mlp_init(key, [input_dim, *self.hidden, output_dim], dtype)
+
+    def apply(self, params, x):
+        return mlp_apply(params, x)

@@ -1,4 +1,4 @@
-"""Runs survive SIGKILL and corrupt checkpoints; diverging runs stop with a diagnosis or skip."""
+"""Runs survive SIGKILL, SIGINT and corrupt checkpoints; diverging runs stop with a diagnosis or skip."""
 
 import json
 import logging
@@ -13,17 +13,32 @@ import numpy as np
 
 from amaml.cli import main
 
-from test_cli import TINY, checkpoint_arrays
+import pytest
+from test_cli import CHEAP, checkpoint_arrays, same_checkpoint
 
-CHEAP = [*TINY, "--set", "method=\"maml\""]  # the quickest to compile; durability is method-agnostic
-LONG = [*CHEAP, "--set", "meta_steps=150", "--set", "checkpoint_every=7",
-        "--set", "eval_every=50"]
-BLOWUP = [*CHEAP, "--set", "dtype=\"float32\"", "--set", "step_size=1e6"]
+LONG = [*CHEAP, "--set", "meta.steps=150", "--set", "run.checkpoint_every=7", "--set", "run.eval_every=50"]
+BLOWUP = [*CHEAP, "--set", "run.dtype=float32", "--set", "method.step_size=1e6"]
 
 
 def amaml_train(run_dir, argv):
     return subprocess.Popen([sys.executable, "-m", "amaml", "train", "--quiet", "--run-dir", str(run_dir), *argv],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy(), text=True)
+
+
+@pytest.fixture(scope="module")
+def long_reference(tmp_path_factory):
+    """The uninterrupted 150-update run the interrupted ones must reproduce."""
+    run = tmp_path_factory.mktemp("long") / "whole"
+    process = amaml_train(run, LONG)
+    assert process.wait(timeout=300) == 0, process.stderr.read()
+    return run
+
+
+def wait_for_updates(process, run_dir, count):
+    deadline = time.monotonic() + 120
+    while len(metrics_steps(run_dir)) < count and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, "the run finished before it could be stopped; make it longer"
 
 
 def all_finite(arrays):
@@ -37,22 +52,35 @@ def metrics_steps(run_dir):
     return [json.loads(line)["step"] for line in path.read_text().splitlines() if line.endswith("}")]
 
 
-def test_sigkill_mid_run_then_resume_ends_bit_identical(tmp_path):
-    whole, cut = tmp_path / "whole", tmp_path / "cut"
-    reference = amaml_train(whole, LONG)
+def test_sigkill_mid_run_then_resume_ends_bit_identical(tmp_path, long_reference):
+    cut = tmp_path / "cut"
     victim = amaml_train(cut, LONG)
-    deadline = time.monotonic() + 120
-    while len(metrics_steps(cut)) < 40 and victim.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert victim.poll() is None, "the run finished before it could be killed; make it longer"
+    wait_for_updates(victim, cut, 40)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     killed_at = len(metrics_steps(cut))
     assert 0 < killed_at < 150
-    resumed = amaml_train(cut, LONG)
-    assert resumed.wait(timeout=300) == 0 and reference.wait(timeout=300) == 0, resumed.stderr.read().decode()
-    a, b = checkpoint_arrays(whole / "ckpt_00000150.npz"), checkpoint_arrays(cut / "ckpt_00000150.npz")
-    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    resumed = amaml_train(cut, [])  # the run directory alone
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+    assert same_checkpoint(long_reference / "ckpt_00000150.npz", cut / "ckpt_00000150.npz")
+    assert metrics_steps(cut) == list(range(1, 151))
+
+
+def test_sigint_stops_with_one_line_a_checkpoint_and_a_bit_identical_resume(tmp_path, long_reference):
+    cut = tmp_path / "cut"
+    victim = amaml_train(cut, LONG)
+    wait_for_updates(victim, cut, 30)
+    victim.send_signal(signal.SIGINT)
+    assert victim.wait(timeout=60) == 130
+    lines = [line for line in victim.stderr.read().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("amaml: interrupted after meta-update "), lines
+    step = int(lines[0].split("meta-update ")[1].split()[0])
+    assert 30 <= step < 150 and f"of 150; checkpoint {cut / f'ckpt_{step:08d}.npz'}" in lines[0]
+    assert f"resume with: amaml train --run-dir {cut}" in lines[0]
+    assert (cut / f"ckpt_{step:08d}.npz").exists() and metrics_steps(cut) == list(range(1, step + 1))
+    resumed = amaml_train(cut, [])
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+    assert same_checkpoint(long_reference / "ckpt_00000150.npz", cut / "ckpt_00000150.npz")
     assert metrics_steps(cut) == list(range(1, 151))
 
 
@@ -63,7 +91,7 @@ def test_a_corrupt_latest_checkpoint_is_reported_and_the_previous_one_used(tmp_p
     latest = cut / "ckpt_00000006.npz"
     latest.write_bytes(latest.read_bytes()[: latest.stat().st_size // 2])  # truncated by a crash
     with caplog.at_level(logging.WARNING, logger="amaml"):
-        assert main(["train", "--quiet", "--run-dir", str(cut), *CHEAP]) == 0
+        assert main(["train", "--quiet", "--run-dir", str(cut)]) == 0
     assert "ckpt_00000006.npz is unreadable" in caplog.text
     a, b = checkpoint_arrays(whole / "ckpt_00000006.npz"), checkpoint_arrays(latest)
     assert all(np.array_equal(a[k], b[k]) for k in a)
@@ -81,7 +109,7 @@ def test_a_diverging_run_stops_with_task_step_and_advice_and_keeps_finite_theta(
 
 def test_skipping_keeps_theta_finite_and_counts_the_diverged_tasks(tmp_path):
     run = tmp_path / "run"
-    assert main(["train", "--quiet", "--run-dir", str(run), *BLOWUP, "--set", "on_divergence=\"skip\""]) == 0
+    assert main(["train", "--quiet", "--run-dir", str(run), *BLOWUP, "--set", "meta.on_divergence=skip"]) == 0
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["diverged_tasks"] for r in records] == [5] * 6  # every task of every batch
     assert all_finite(checkpoint_arrays(run / "ckpt_00000006.npz"))

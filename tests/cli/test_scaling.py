@@ -8,7 +8,7 @@ import json
 import pytest
 
 from amaml.cli import main
-from amaml.cli._scaling import add_rates, markdown
+from amaml.experiments._scaling import add_rates, markdown
 
 
 def test_scaling_writes_json_markdown_and_plot(tmp_path):

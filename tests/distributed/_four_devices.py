@@ -20,7 +20,7 @@ from amaml import distributed  # noqa: E402
 from amaml.cli import main  # noqa: E402
 from amaml.tasks import Standardisation  # noqa: E402
 from amaml.tasks import MetaDataset  # noqa: E402
-from amaml.train import _loop, make_update  # noqa: E402
+from amaml.train import _update, make_update  # noqa: E402
 
 B, N, D = 8, 6, 2
 rng = np.random.default_rng(0)
@@ -61,7 +61,7 @@ dataset = MetaDataset(pool, targets, pool[:, ::-1], targets[:, ::-1], pool[:2], 
                       Standardisation(np.zeros(D), np.ones(D), np.zeros(()), np.ones(())))
 dataset = jax.tree_util.tree_map(jnp.asarray, dataset)
 seen = []
-real_step = _loop.meta_train_step
+real_step = _update.meta_train_step
 
 
 def spy(method, loss_fn, optimizer, p, s, t, **options):
@@ -70,7 +70,7 @@ def spy(method, loss_fn, optimizer, p, s, t, **options):
     return real_step(method, loss_fn, optimizer, p, s, t, **options)
 
 
-_loop.meta_train_step = spy
+_update.meta_train_step = spy
 LR = 0.1
 optimizer = optax.sgd(LR)
 thetas = []
@@ -100,7 +100,7 @@ for call in (lambda: make_update(amaml.MAML(5, 0.05), loss, optimizer, dataset, 
         errors.append(str(error))
 stderr = io.StringIO()
 with contextlib.redirect_stderr(stderr):
-    code = main(["train", "--run-dir", sys.argv[1], "--devices", "4", "--set", "meta_batch=6", "--quiet"])
+    code = main(["train", "--run-dir", sys.argv[1], "--devices", "4", "--set", "meta.batch=6", "--quiet"])
 errors.append(f"exit {code}: {stderr.getvalue().strip()}")
 out["errors"] = errors
 print(json.dumps(out))

@@ -18,8 +18,8 @@ import numpy as np  # noqa: E402
 from jax.experimental import multihost_utils  # noqa: E402
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
-from amaml.cli import _distributed, build_parser, config_from_args  # noqa: E402
-from amaml.cli._run import train  # noqa: E402
+import amaml.train  # noqa: E402
+from amaml.cli import _distributed, build_parser  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _helpers import TINY_RUN, set_args  # noqa: E402
@@ -29,13 +29,13 @@ argv = ["train", "--run-dir", str(run_dir), "--quiet", "--devices", "auto", "--c
         "--num-processes", "2", "--process-id", process_id, *set_args(TINY_RUN)]
 args = build_parser().parse_args(argv)
 mesh = _distributed.setup(args)
-config = config_from_args(args)
-params, _ = train(config, run_dir, quiet=True, mesh=mesh)
+config = amaml.train.RunConfig().with_overrides(TINY_RUN)
+params = amaml.train.run(config, run_dir, mesh=mesh).params
 np.save(out / f"theta_{process_id}.npy", np.asarray(ravel_pytree(params)[0]))
 np.save(out / f"devices_{process_id}.npy", np.array([jax.process_count(), jax.device_count(), mesh.size]))
 
 if jax.process_index() == 0:
     (run_dir / "ckpt_00000004.npz").unlink()
 multihost_utils.sync_global_devices("last checkpoint deleted")
-params, _ = train(config, run_dir, quiet=True, mesh=mesh)
+params = amaml.train.run(None, run_dir, mesh=mesh).params
 np.save(out / f"resumed_{process_id}.npy", np.asarray(ravel_pytree(params)[0]))

@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from amaml.cli import build_parser, config_from_args
-from amaml.cli._run import train
-from amaml.cli._rundir import load_latest_checkpoint
+import amaml.train
+from amaml.train import load_latest_checkpoint
 
-from _helpers import TINY_RUN, python_env, set_args
+from _helpers import TINY_RUN, python_env
 
 HERE = Path(__file__).parent
 
@@ -33,9 +32,9 @@ def test_two_processes_train_like_one(tmp_path):
                                 env=python_env(JAX_PLATFORMS="cpu"))
                for i in range(2)]
     # meanwhile the same run in this process, on one device
-    args = build_parser().parse_args(["train", "--run-dir", str(single), *set_args(TINY_RUN)])
-    reference_state = train(config_from_args(args), single, quiet=True)
-    reference = np.asarray(ravel_pytree(reference_state[0])[0])
+    result = amaml.train.run(amaml.train.RunConfig().with_overrides(TINY_RUN), single)
+    reference_state = (result.params, result.opt_state)
+    reference = np.asarray(ravel_pytree(result.params)[0])
     logs = []
     try:
         for worker in workers:

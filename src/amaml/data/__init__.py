@@ -14,6 +14,10 @@ from ._cf import make_cf_dataset as make_cf_dataset
 from ._features import AbstractItemFeatures as AbstractItemFeatures
 from ._features import OneHotItems as OneHotItems
 from ._features import SVDItems as SVDItems
+from ._fetch import DATASETS as DATASETS
+from ._fetch import DataSource as DataSource
+from ._fetch import fetch as fetch
+from ._fetch import load_ratings as load_ratings
 from ._jester import load_jester_1 as load_jester_1
 from ._ratings import Ratings as Ratings
 from ._ratings import load_movielens_1m as load_movielens_1m
@@ -23,7 +27,7 @@ from ._wheel import movielens_100k_rows_from_wheel as movielens_100k_rows_from_w
 from ._wheel import u_data_text as u_data_text
 
 __all__ = [
-    "BASELINES", "AbstractItemFeatures", "CFMetaDataset", "OneHotItems", "Ratings", "SVDItems", "WHEEL_MEMBER",
-    "baseline_nrmse", "load_jester_1", "load_movielens_100k", "load_movielens_1m", "make_cf_dataset",
+    "BASELINES", "DATASETS", "AbstractItemFeatures", "CFMetaDataset", "DataSource", "OneHotItems", "Ratings",
+    "SVDItems", "WHEEL_MEMBER", "baseline_nrmse", "fetch", "load_jester_1", "load_ratings", "load_movielens_100k", "load_movielens_1m", "make_cf_dataset",
     "movielens_100k_rows_from_wheel", "u_data_text",
 ]

@@ -13,6 +13,7 @@ import numpy as np
 from jaxtyping import Float, Int
 
 from .. import _validate
+from .._fields import option
 
 
 class AbstractItemFeatures(abc.ABC):
@@ -47,7 +48,7 @@ class OneHotItems(AbstractItemFeatures):
     users are restricted to these items. Jester-1 has exactly 100 jokes.
     """
 
-    dim: int = 100
+    dim: int = option(100, doc="width of the item input x", kw_only=False)
 
     def select_items(self, item):
         ids, counts = np.unique(item, return_counts=True)
@@ -72,7 +73,7 @@ class SVDItems(AbstractItemFeatures):
     get the zero vector.
     """
 
-    dim: int = 100
+    dim: int = option(100, doc="width of the item input x", kw_only=False)
 
     def select_items(self, item):
         return np.unique(item)

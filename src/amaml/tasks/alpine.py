@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._fields import option
 from ._base import AbstractTaskFamily
 
 
@@ -25,7 +26,7 @@ class Alpine(AbstractTaskFamily):
     that ``dim`` phases define a function.
     """
 
-    dim: int = 2
+    dim: int = option(2, doc="input dimension d of the functions", kw_only=False)
     dtype: jnp.dtype = jnp.float32
 
     @property

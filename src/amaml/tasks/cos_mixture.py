@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._fields import option
 from ._base import AbstractTaskFamily
 
 
@@ -22,7 +23,7 @@ class CosMixture(AbstractTaskFamily):
     (Li et al., 2023, section 5.1; the paper's figures use ``dim = 2``).
     """
 
-    dim: int = 2
+    dim: int = option(2, doc="input dimension d of the functions", kw_only=False)
     dtype: jnp.dtype = jnp.float32
 
     @property

@@ -120,3 +120,9 @@ def nrmse_curve(
         return jnp.concatenate([nrmse(theta)[None], later])
 
     return jax.jit(jax.vmap(one_task, out_axes=1))(tasks)
+
+
+def mean_nrmse(apply_fn: ApplyFn, params: PyTree, tasks: Task) -> Float[Array, ""]:
+    """Mean over tasks of the nRMSE of ``params`` themselves (no adaptation) on the query sets."""
+    predictions = jax.vmap(apply_fn, in_axes=(None, 0))(params, tasks.query_x)
+    return jnp.mean(jnp.sqrt(jnp.mean((predictions - tasks.query_y) ** 2, axis=(1, 2))))

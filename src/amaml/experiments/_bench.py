@@ -1,4 +1,4 @@
-"""`amaml bench`: time and memory per meta-update against K, each point in a fresh process."""
+"""Time and memory per meta-update against K, each point measured in a fresh process."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._bench_worker import BENCH_METHODS
-from ._rundir import atomic_write_figure, atomic_write_text
+from ..cli._bench_worker import BENCH_METHODS
+from .._registry import Registry
+from ._report import atomic_write_figure, atomic_write_text
 
 log = logging.getLogger("amaml")
 TORCH_SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "torch_amaml.py"
@@ -49,16 +50,49 @@ class Workload:
 
 
 ALL_STEPS = (1, 10, 20, 50, 100, 200, 300, 500, 1000)
-WORKLOADS = {
+WORKLOADS: Registry[Workload] = Registry("workload", {
     "paper": Workload("paper", 50, 32, ALL_STEPS, BENCH_METHODS),
     "paper100": Workload("paper100", 100, 32, ALL_STEPS, BENCH_METHODS),
     "wide": Workload("wide", 50, 512, (10, 100, 1000), ("A-MAML", "discrete adjoint", "MAML", "FOMAML")),
-}
+})
+BENCH_METHOD_NAMES: Registry[str] = Registry("benchmark method", {m: m for m in BENCH_METHODS})
+
+
+def bench_workloads(names: list[str], steps: list[int] | None = None, methods: list[str] | None = None,
+                    against_torch: bool = False) -> list[Workload]:
+    """The workloads to measure, with their K values and methods replaced where given.
+
+    Raises:
+        ValueError: for an unknown workload or method, a K below 1, or ``against_torch``
+            without PyTorch or without the source checkout's comparison script.
+    """
+    workloads = [WORKLOADS.lookup(name) for name in names]
+    if steps:
+        if any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in steps):
+            raise ValueError(f"`steps` must be positive integers, got {steps!r}.")
+        workloads = [dataclasses.replace(w, steps=tuple(steps)) for w in workloads]
+    if methods:
+        for method in methods:
+            BENCH_METHOD_NAMES.lookup(method)
+        workloads = [dataclasses.replace(w, methods=tuple(methods)) for w in workloads]
+    if against_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise ValueError("the PyTorch comparison needs PyTorch: pip install -e '.[bench-torch]'.") from None
+        if not TORCH_SCRIPT.exists():
+            raise ValueError(f"the PyTorch comparison needs the source checkout's {TORCH_SCRIPT}.")
+    return workloads
+
+
+def bench_points(workloads: list[Workload], against_torch: bool) -> int:
+    """How many measurements :func:`run_bench` makes (for a progress bar)."""
+    return sum(len(w.steps) * (len(w.methods) + against_torch) for w in workloads)
 
 
 def worker_command(method: str, steps: int, data: Path, repeats: int, dtype: str, *extra: str) -> list[str]:
-    """The command line of one fresh `amaml.cli._bench_worker` measurement (``extra``: more flags)."""
-    return [sys.executable, "-m", "amaml.cli._bench_worker", "--method", method, "--steps", str(steps),
+    """The command line of one fresh `amaml.experiments._bench_worker` measurement (``extra``: more flags)."""
+    return [sys.executable, "-m", "amaml.experiments._bench_worker", "--method", method, "--steps", str(steps),
             "--data", str(data), "--repeats", str(repeats), "--dtype", dtype, *extra]
 
 

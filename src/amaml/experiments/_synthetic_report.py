@@ -1,18 +1,14 @@
-"""Reports: a markdown table beside the paper's numbers, and one figure per panel."""
+"""The synthetic report: a markdown table beside the paper's numbers, and one figure per panel."""
 
 from __future__ import annotations
 
-import datetime
 import json
-import os
-import platform
-import subprocess
 from pathlib import Path
 
-import jax
 import numpy as np
 
-from ._reproduce import (
+from ._report import atomic_write_figure, atomic_write_text, git_commit, header
+from ._synthetic import (
     PANEL_TITLES,
     PAPER_AT_0,
     PAPER_AT_0_BASELINES,
@@ -20,36 +16,11 @@ from ._reproduce import (
     REPORT_STEPS,
     Budget,
 )
-from ._rundir import atomic_write_figure, atomic_write_text
 
 MODE_TITLES = {
     "adam": "fine-tuning with Adam (lr 1e-3) on the support set, the paper's protocol",
     "inner": "fine-tuning with each method's own inner dynamics (its solver and step size)",
 }
-
-
-def git_commit() -> str:
-    try:
-        root = Path(__file__).resolve().parents[3]
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return commit + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):  # no git, or not a checkout (a copied tree)
-        return os.environ.get("AMAML_COMMIT", "unknown")
-
-
-def machine() -> str:
-    device = jax.devices()[0]
-    return (f"{platform.node() or 'host'}: {platform.machine()}, {os.cpu_count()} CPUs, "
-            f"{device.platform} ({device.device_kind}); Python {platform.python_version()}, jax {jax.__version__}")
-
-
-def header(title: str, command: str, commit: str) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"# {title}\n\n"
-            f"- command: `{command}`\n- commit: `{commit}`\n- machine: {machine()}\n- finished: {now}\n")
 
 
 def panel_title(panel: str) -> str:
@@ -95,7 +66,8 @@ def markdown(results: dict, budget: Budget, command: str, commit: str) -> str:
         f"\nBudget `{budget.name}`: {budget.description}. Inner step h = {budget.step_size}, "
         f"K = {budget.steps} inner steps for every method except MAML-1 (1 step)"
         + (f", MAML capped at {budget.maml_max_steps}" if budget.maml_max_steps else ", MAML uncapped")
-        + f"; {budget.meta_steps} meta-updates of {budget.optimizer.upper()} (lr {budget.meta_lr}), "
+        + f"; {budget.meta_steps} meta-updates of {type(budget.optimizer).__name__.upper()} "
+        f"(lr {budget.optimizer.learning_rate}), "
         f"meta-batch 5, {budget.dtype}, MLP 2 x 32 tanh; {some['n_test']} held-out test functions.\n\n"
         "nRMSE: the root-mean-square error on the 31 x 31 test grid of a held-out function, with "
         "targets standardised by the training functions' mean and standard deviation; "

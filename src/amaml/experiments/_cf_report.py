@@ -6,9 +6,8 @@ import json
 import math
 from pathlib import Path
 
-from ._report import git_commit, header
-from ._reproduce_cf import CFBudget, paper_nrmse
-from ._rundir import atomic_write_figure, atomic_write_text
+from ._cf import CFBudget, paper_nrmse
+from ._report import atomic_write_figure, atomic_write_text, git_commit, header
 
 TITLES = {"movielens-100k": "MovieLens-100K", "movielens-1m": "MovieLens-1M", "jester-1": "Jester-1"}
 FEATURE_TEXT = {

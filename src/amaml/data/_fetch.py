@@ -1,4 +1,4 @@
-"""`amaml data fetch`: the rating datasets, where they come from, and writing them to disk."""
+"""The rating datasets: where each file comes from, reading it, and fetching it to disk."""
 
 from __future__ import annotations
 
@@ -13,22 +13,27 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ..data import (
-    Ratings,
-    load_jester_1,
-    load_movielens_1m,
-    load_movielens_100k,
-    movielens_100k_rows_from_wheel,
-    u_data_text,
-)
-from ._rundir import atomic_write_bytes, atomic_write_text
+from .._io import atomic_write_bytes, atomic_write_text
+from .._registry import Registry
+from ._jester import load_jester_1
+from ._ratings import Ratings, load_movielens_1m, load_movielens_100k
+from ._wheel import movielens_100k_rows_from_wheel, u_data_text
 
 log = logging.getLogger("amaml")
 
 
 @dataclasses.dataclass(frozen=True)
 class DataSource:
-    """One dataset: its reader, the file the reader needs, and where that file comes from."""
+    """One rating dataset: its reader, the file the reader needs, and where that file comes from.
+
+    Attributes:
+        loader: ``loader(directory) -> Ratings``.
+        filename: the file ``loader`` reads inside its directory.
+        url: the official archive.
+        member: the file inside that archive.
+        expected: (ratings, users, items) a complete copy has; ``None`` where not checked.
+        wheel: a PyPI requirement whose wheel holds the data, if any.
+    """
 
     loader: Callable[[Path], Ratings]
     filename: str
@@ -38,7 +43,7 @@ class DataSource:
     wheel: str | None = None  # a PyPI requirement whose wheel holds the data, if any
 
 
-DATASETS = {
+DATASETS: Registry[DataSource] = Registry("rating dataset", {
     "movielens-100k": DataSource(load_movielens_100k, "u.data",
                                  "https://files.grouplens.org/datasets/movielens/ml-100k.zip",
                                  "ml-100k/u.data", (100_000, 943, 1_682), wheel="recbole==1.2.1"),
@@ -48,18 +53,24 @@ DATASETS = {
     "jester-1": DataSource(load_jester_1, "jester-data-1.xls",
                            "https://eigentaste.berkeley.edu/dataset/jester_dataset_1_1.zip",
                            "jester-data-1.xls", (None, 24_983, 100)),
-}
+})
 
 
 def where_to_put(name: str, directory: Path) -> str:
-    source = DATASETS[name]
+    """How to get dataset ``name``'s file into ``directory`` by hand."""
+    source = DATASETS.lookup(name)
     return (f"download {source.url}, take {source.member} out of it and put it at {directory / source.filename}"
             + (f", or run `amaml data fetch {name} --dir {directory}`" if source.wheel else ""))
 
 
 def load_ratings(name: str, directory: str | Path) -> Ratings:
-    """Read dataset ``name`` from ``directory``; a missing file says how to get it."""
-    source = DATASETS[name]
+    """Read dataset ``name`` from ``directory``.
+
+    Raises:
+        ValueError: for an unknown name, or a missing file (saying how to get it), or a
+            malformed one (naming the file and line).
+    """
+    source = DATASETS.lookup(name)
     directory = Path(directory)
     if not (directory / source.filename).is_file():
         raise ValueError(f"{name}: {directory / source.filename} does not exist; {where_to_put(name, directory)}.")
@@ -87,8 +98,22 @@ def _from_wheel(source: DataSource) -> bytes:
 
 def fetch(name: str, directory: Path, timeout: float = 20.0) -> Ratings:
     """Write dataset ``name``'s file into ``directory``: from the official site, else (for
-    MovieLens-100K) from the PyPI wheel; then read it back and check its size."""
-    source = DATASETS[name]
+    MovieLens-100K) from the PyPI wheel; then read it back and check its size.
+
+    Args:
+        name: a name of :data:`DATASETS`.
+        directory: where to write the file (created if needed).
+        timeout: seconds to wait for the official site.
+
+    Returns:
+        The ratings read back from the written file.
+
+    Raises:
+        ValueError: when every source fails (saying which file to put where), or the
+            fetched file does not have the dataset's size.
+    """
+    source = DATASETS.lookup(name)
+    directory = Path(directory)
     attempts = [("the official site", lambda: _official(source, timeout))]
     if source.wheel:
         attempts.append((f"the PyPI wheel {source.wheel}", lambda: _from_wheel(source)))

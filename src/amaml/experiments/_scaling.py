@@ -1,6 +1,6 @@
 """`amaml scaling`: meta-updates per second against the number of devices a meta-batch is split over.
 
-Each point is a fresh `amaml.cli._bench_worker --devices D` process on the same workload
+Each point is a fresh `amaml.experiments._bench_worker --devices D` process on the same workload
 (fixed meta-batch, so D devices hold B / D tasks each). On a CPU-only machine the D devices
 are simulated with ``XLA_FLAGS=--xla_force_host_platform_device_count=D``: they are threads
 sharing the machine's cores, so the table measures the overhead and the parallelism XLA finds
@@ -15,8 +15,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from ._bench import WORKLOADS, _worker, worker_command
-from ._rundir import atomic_write_figure, atomic_write_text
+from .. import _validate
+from ._bench import BENCH_METHOD_NAMES, WORKLOADS, _worker, worker_command
+from ._report import atomic_write_figure, atomic_write_text
 
 
 def device_env(devices: int) -> dict[str, str]:
@@ -28,7 +29,21 @@ def device_env(devices: int) -> dict[str, str]:
 
 def run_scaling(workload_name: str, method: str, steps: int, batch: int, devices: list[int], dtype: str,
                 repeats: int, timeout: float, progress=None) -> dict:
-    """Seconds per meta-update for each device count; returns ``{"workload": ..., "rows": [...]}``."""
+    """Seconds per meta-update for each device count; returns ``{"workload": ..., "rows": [...]}``.
+
+    Raises:
+        ValueError: for an unknown workload or method, non-positive sizes, or a meta-batch
+            that some device count does not divide; all before any measurement.
+    """
+    WORKLOADS.lookup(workload_name)
+    BENCH_METHOD_NAMES.lookup(method)
+    if not devices:
+        raise ValueError("`devices` must list at least one device count.")
+    for name, value in (("batch", batch), ("steps", steps), ("repeats", repeats), *(("devices", d) for d in devices)):
+        _validate.positive_int(name, value)
+    uneven = [d for d in devices if batch % d]
+    if uneven:
+        raise ValueError(f"`batch` ({batch}) must be a multiple of every device count; not of {uneven}.")
     workload = dataclasses.replace(WORKLOADS[workload_name], batch=batch, steps=(steps,), methods=(method,))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,38 @@
+"""The paper's experiments, the field's benchmarks and their reports.
+
+- :func:`reproduce_synthetic` + :func:`write_synthetic_report`: the synthetic
+  meta-regression panels (budgets :data:`BUDGETS`);
+- :func:`reproduce_cf` + :func:`write_cf_report`: meta collaborative filtering on a rating
+  dataset (budgets :data:`CF_BUDGETS`);
+- :func:`run_bench` + :func:`write_bench_report`: time and memory per meta-update against
+  the number of inner steps, one fresh process per point (workloads :data:`WORKLOADS`);
+- :func:`run_scaling` + :func:`write_scaling_report`: meta-updates per second against devices.
+
+Every report's header names the command, the commit and the machine (:func:`header`);
+files are written atomically, only under the directory the caller passes.
+"""
+
+from ._bench import WORKLOADS as WORKLOADS
+from ._bench import Workload as Workload
+from ._bench import bench_workloads as bench_workloads
+from ._bench import run_bench as run_bench
+from ._bench import write_outputs as write_bench_report
+from ._cf import CF_BUDGETS as CF_BUDGETS
+from ._cf import CFBudget as CFBudget
+from ._cf import reproduce_cf as reproduce_cf
+from ._cf_report import write_cf_report as write_cf_report
+from ._report import git_commit as git_commit
+from ._report import header as header
+from ._scaling import run_scaling as run_scaling
+from ._scaling import write_outputs as write_scaling_report
+from ._synthetic import BUDGETS as BUDGETS
+from ._synthetic import METHODS as METHODS
+from ._synthetic import Budget as Budget
+from ._synthetic import reproduce_synthetic as reproduce_synthetic
+from ._synthetic_report import write_report as write_synthetic_report
+
+__all__ = [
+    "BUDGETS", "CF_BUDGETS", "METHODS", "WORKLOADS", "Budget", "CFBudget", "Workload", "bench_workloads", "git_commit",
+    "header", "reproduce_cf", "reproduce_synthetic", "run_bench", "run_scaling", "write_bench_report",
+    "write_cf_report", "write_scaling_report", "write_synthetic_report",
+]

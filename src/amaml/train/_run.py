@@ -1,0 +1,241 @@
+"""A meta-training run in a directory: start, resume, extend, stop cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax.sharding import Mesh
+
+from .. import distributed
+from .._divergence import raise_if_diverged
+from .._io import atomic_write_text
+from ._checkpoint import RunLock, append_metrics, load_latest_checkpoint, save_checkpoint, truncate_metrics
+from ._config import RunConfig
+from ._evaluate import mean_nrmse
+from ._parts import CONFIG_FILE, RunParts, build_parts, read_config
+from ._update import make_update, meta_batch_at
+
+
+class Progress(NamedTuple):
+    """One progress event of a run, passed to the ``progress`` callback of :func:`run`.
+
+    Attributes:
+        phase: ``"compile"`` (before compiling the meta-update), ``"train"`` (after each
+            meta-update) or ``"done"`` (at the end).
+        step: meta-updates done so far.
+        total: meta-updates the run will have done at the end.
+        meta_loss: the latest meta-update's mean meta-loss (``None`` before the first).
+        seconds: seconds since the phase began (compile), or since training began.
+        label: what is being trained, e.g. ``"amaml on cosmixture"``.
+    """
+
+    phase: Literal["compile", "train", "done"]
+    step: int
+    total: int
+    meta_loss: float | None
+    seconds: float
+    label: str
+
+
+class RunResult(NamedTuple):
+    """What :func:`run` returns.
+
+    Attributes:
+        config: the run's configuration (as stored in its directory).
+        params, opt_state: the meta-parameters and optimiser state after ``step`` updates.
+        step: meta-updates done (``config.meta.steps``).
+        meta_loss: the last meta-update's mean meta-loss (``None`` if none ran now).
+        trained: meta-updates run by this call (0 when the run was already complete).
+    """
+
+    config: RunConfig
+    params: Any
+    opt_state: optax.OptState
+    step: int
+    meta_loss: float | None
+    trained: int
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C (SIGINT) after a checkpoint of its last completed update.
+
+    Attributes:
+        run_dir: the run directory.
+        step: meta-updates completed and saved.
+        total: meta-updates the run was to do.
+        checkpoint: the checkpoint written (or ``None`` when no update had completed).
+    """
+
+    def __init__(self, run_dir: Path, step: int, total: int, checkpoint: Path | None):
+        self.run_dir, self.step, self.total, self.checkpoint = run_dir, step, total, checkpoint
+        super().__init__(f"interrupted after meta-update {step} of {total}; checkpoint {checkpoint}")
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def _plan(config: RunConfig | None, run_dir: Path) -> tuple[RunConfig, str]:
+    """The configuration to run and what it does: ``"new"``, ``"resume"`` or ``"extend"``."""
+    stored = read_config(run_dir)
+    if config is None:
+        if stored is None:
+            raise ValueError(f"`run_dir` {run_dir} holds no run ({CONFIG_FILE} is missing); give a configuration.")
+        return stored, "resume"
+    if not isinstance(config, RunConfig):
+        raise TypeError(f"`config` must be an amaml.train.RunConfig or None, got {type(config).__name__}.")
+    if stored is None:
+        return config, "new"
+    if stored == config:
+        return config, "resume"
+    differences = stored.differences(config)
+    if all(d.startswith("meta.steps:") for d in differences) and config.meta.steps > stored.meta.steps:
+        return config, "extend"
+    raise ValueError(
+        f"`run_dir` {run_dir} holds a run with another configuration ({'; '.join(differences)}). Resume it "
+        "without changes, extend it with a larger meta.steps, or use a new directory.")
+
+
+class _Abort(KeyboardInterrupt):
+    """A second Ctrl-C: stop at once, without writing anything more."""
+
+
+@contextlib.contextmanager
+def _stop_on_sigint() -> Iterator[threading.Event]:
+    """A flag set by the first Ctrl-C, so the loop stops between updates; a second one aborts."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals reach the main thread only
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise _Abort
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run(config: RunConfig | None, run_dir: str | Path, *, progress: ProgressFn | None = None,
+        mesh: Mesh | None = None) -> RunResult:
+    """Meta-train into ``run_dir``: a new run, or resume or extend the one already there.
+
+    With ``config=None`` the run stored in ``run_dir`` resumes. A configuration equal to
+    the stored one resumes it; one that differs only by a larger ``meta.steps`` extends
+    it; any other difference is refused, listing the differing keys. The configuration is
+    checked and the data built before anything is written. The meta-batch of update
+    ``s`` is drawn from ``fold_in(key, s)``, so a resumed or extended run ends bit-identical
+    to an uninterrupted one.
+
+    Args:
+        config: the run configuration, or ``None`` to resume ``run_dir``'s.
+        run_dir: the run directory (created if needed).
+        progress: called with a :class:`Progress` event at each phase and after each update.
+        mesh: a task mesh (:func:`amaml.distributed.task_mesh`) to split meta-batches over;
+            with several processes all train and only process 0 writes.
+
+    Returns:
+        A :class:`RunResult`.
+
+    Raises:
+        ValueError: for an invalid configuration or a conflicting run directory.
+        RunDirectoryInUse: when another process is training in ``run_dir``.
+        amaml.DivergenceError: when a task diverges and ``meta.on_divergence`` is
+            ``"raise"`` (the state before the failed update is checkpointed).
+        RunInterrupted: on Ctrl-C, after checkpointing the last completed update.
+
+    Example:
+        >>> config = RunConfig(method=amaml.MAML(5, 0.01), meta=MetaTraining(steps=20))  # doctest: +SKIP
+        >>> result = amaml.train.run(config, "runs/demo")  # doctest: +SKIP
+    """
+    run_dir = Path(run_dir)
+    config, action = _plan(config, run_dir)
+    config.check()
+    parts = build_parts(config)  # reads and checks the data before anything is written
+    writer = distributed.is_main_process()
+    with RunLock(run_dir) if writer else contextlib.nullcontext():
+        if writer and action != "resume":
+            atomic_write_text(run_dir / CONFIG_FILE, config.to_json() + "\n")
+        return _train(parts, run_dir, writer, progress or (lambda event: None), mesh)
+
+
+def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, mesh: Mesh | None) -> RunResult:
+    config = parts.config
+    total, meta = config.meta.steps, config.meta
+    label = f"{parts.config.tasks.name}: {type(parts.method).__name__}"
+    params, opt_state = parts.initial_state()
+    start = 0
+    resumed = load_latest_checkpoint(run_dir, (params, opt_state))
+    metrics = run_dir / "metrics.jsonl"
+    if resumed is not None:
+        start, (params, opt_state) = resumed
+        if writer:
+            truncate_metrics(metrics, start)
+    distributed.check_same_step(start)
+    if start >= total:
+        progress(Progress("done", start, total, None, 0.0, label))
+        return RunResult(config, params, opt_state, start, None, 0)
+    if mesh is not None:  # placed once, so the sharded update compiles once
+        params, opt_state = distributed.replicate((params, opt_state), mesh)
+    batch_args = (meta.batch, config.tasks.shots, config.tasks.queries)
+    update = make_update(parts.method, parts.loss_fn, parts.optimizer, parts.dataset, parts.train_key,
+                         *batch_args, skip_diverged=meta.skip_diverged, mesh=mesh)
+    test_tasks = parts.dataset.test_tasks(config.tasks.shots)
+    init_nrmse = jax.jit(lambda p: mean_nrmse(parts.model.apply, p, test_tasks))
+
+    done, meta_loss, saved = start, None, start
+    with _stop_on_sigint() as stop:
+        try:
+            began = time.perf_counter()
+            progress(Progress("compile", start, total, None, 0.0, label))
+            update = update.lower(params, opt_state, jnp.asarray(start)).compile()
+            began = time.perf_counter()
+            progress(Progress("train", start, total, None, 0.0, label))
+            for step in range(start, total):
+                if stop.is_set():
+                    raise KeyboardInterrupt
+                result = update(params, opt_state, jnp.asarray(step))
+                if not meta.skip_diverged and bool(result.diverged.any()):
+                    # The update was withheld: params are the finite ones after `step` updates; keep them.
+                    if writer:
+                        save_checkpoint(run_dir, step, (params, opt_state))
+                    tasks = meta_batch_at(parts.dataset, parts.train_key, jnp.asarray(step), *batch_args)
+                    raise_if_diverged(result.diverged, parts.method, parts.loss_fn, params, tasks)
+                params, opt_state, done = result.params, result.opt_state, step + 1
+                meta_loss = float(result.meta_loss)
+                record = {"step": done, "meta_loss": meta_loss}
+                if meta.skip_diverged:
+                    record["diverged_tasks"] = int(result.diverged.sum())
+                if done % config.run.eval_every == 0 or done == total:
+                    record["test_nrmse_at_init"] = float(init_nrmse(params))
+                if writer:
+                    append_metrics(metrics, record)
+                    if done % config.run.checkpoint_every == 0 or done == total:
+                        save_checkpoint(run_dir, done, (params, opt_state))
+                        saved = done
+                progress(Progress("train", done, total, meta_loss, time.perf_counter() - began, label))
+        except _Abort:
+            raise RunInterrupted(run_dir, saved, total, _latest(run_dir)) from None
+        except KeyboardInterrupt:  # the first Ctrl-C, seen between updates: save where we are
+            if writer and (done > saved or _latest(run_dir) is None):
+                save_checkpoint(run_dir, done, (params, opt_state))
+            raise RunInterrupted(run_dir, done, total, _latest(run_dir)) from None
+    progress(Progress("done", done, total, meta_loss, time.perf_counter() - began, label))
+    return RunResult(config, params, opt_state, done, meta_loss, done - start)
+
+
+def _latest(run_dir: Path) -> Path | None:
+    checkpoints = sorted(run_dir.glob("ckpt_*.npz"))
+    return checkpoints[-1] if checkpoints else None

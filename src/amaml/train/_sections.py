@@ -1,0 +1,109 @@
+"""The meta-optimiser, the meta-training loop's settings and the run's bookkeeping settings."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import numbers
+from typing import Literal, final
+
+import jax.numpy as jnp
+import optax
+
+from .. import _validate
+from .._fields import option
+
+DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
+
+
+class AbstractOptimizer(abc.ABC):
+    """The outer (meta) optimiser: an optax transformation applied to the meta-gradient."""
+
+    learning_rate: float
+
+    @abc.abstractmethod
+    def build(self) -> optax.GradientTransformation:
+        """The optax transformation."""
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class SGD(AbstractOptimizer):
+    """Plain gradient descent on the meta-parameters: ``theta <- theta - learning_rate * g``."""
+
+    learning_rate: float = option(0.01, doc="meta learning rate (the paper's 0.01)", kw_only=False)
+
+    def __post_init__(self) -> None:
+        _validate.positive_float("learning_rate", self.learning_rate)
+
+    def build(self) -> optax.GradientTransformation:
+        return optax.sgd(self.learning_rate)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class Adam(AbstractOptimizer):
+    """Adam (Kingma and Ba, 2015) with optax's default moments (0.9, 0.999, eps 1e-8)."""
+
+    learning_rate: float = option(1e-3, doc="meta learning rate", kw_only=False)
+
+    def __post_init__(self) -> None:
+        _validate.positive_float("learning_rate", self.learning_rate)
+
+    def build(self) -> optax.GradientTransformation:
+        return optax.adam(self.learning_rate)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class MetaTraining:
+    """How long and on how many tasks at a time the meta-parameters are trained.
+
+    A meta-update whose tasks diverge (non-finite, or a meta-loss beyond
+    ``max_meta_loss``) is withheld and the run stops with a diagnosis (``on_divergence =
+    "raise"``), or the diverged tasks are left out of that update's mean (``"skip"``).
+    """
+
+    batch: int = option(5, doc="tasks per meta-update (the meta-batch)")
+    steps: int = option(5000, doc="meta-updates in all; raise it to extend a finished run")
+    on_divergence: Literal["raise", "skip"] = option(
+        "raise", doc="on a diverged task: raise (stop with a diagnosis) or skip (leave it out of the mean)")
+    max_meta_loss: float | None = option(
+        1e10, doc="a task whose meta-loss exceeds this in magnitude counts as diverged (none: only NaN/inf)")
+
+    def __post_init__(self) -> None:
+        _validate.positive_int("batch", self.batch)
+        _validate.positive_int("steps", self.steps)
+        if self.max_meta_loss is not None:
+            _validate.positive_float("max_meta_loss", self.max_meta_loss)
+        if self.on_divergence not in ("raise", "skip"):
+            raise ValueError(f"`on_divergence` must be 'raise' or 'skip', got {self.on_divergence!r}.")
+
+    @property
+    def skip_diverged(self) -> bool:
+        """The ``skip_diverged`` argument of :func:`amaml.meta_train_step`."""
+        return self.on_divergence == "skip"
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """Randomness, precision and bookkeeping of a run."""
+
+    seed: int = option(0, doc="PRNG seed of the data, the initialisation and the meta-batches (0 <= seed < 2**32)")
+    dtype: Literal["float32", "float64"] = option("float64", doc="floating dtype of parameters and data")
+    eval_every: int = option(500, doc="meta-updates between records of the test nRMSE at the initialisation")
+    checkpoint_every: int = option(100, doc="meta-updates between checkpoints (the latest two are kept)")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"`seed` must be an integer in 0 ... 2**32 - 1, got {self.seed!r}.")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"`dtype` must be 'float32' or 'float64', got {self.dtype!r}.")
+        _validate.positive_int("eval_every", self.eval_every)
+        _validate.positive_int("checkpoint_every", self.checkpoint_every)
+
+    @property
+    def jnp_dtype(self):
+        """The dtype as a JAX dtype."""
+        return DTYPES[self.dtype]

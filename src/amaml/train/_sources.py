@@ -1,0 +1,142 @@
+"""Task sources of a run: where its training tasks and held-out test tasks come from."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from pathlib import Path
+from typing import final
+
+from jaxtyping import PRNGKeyArray
+
+from .. import _validate, losses
+from .._fields import option
+from ..data import CFMetaDataset, make_cf_dataset
+from ..data._features import AbstractItemFeatures, OneHotItems
+from ..data._fetch import DATASETS, DataSource, load_ratings, where_to_put
+from ..tasks import AbstractMetaDataset, AbstractTaskFamily, CosMixture, make_dataset
+
+
+class AbstractTaskSource(abc.ABC):
+    """The tasks of a run: a meta-dataset to train on, its test tasks, and the task loss.
+
+    Abstract attributes every final subclass provides as fields: ``shots`` (support
+    examples per task) and ``queries`` (query examples per training task).
+    """
+
+    shots: int
+    queries: int
+
+    @property
+    @abc.abstractmethod
+    def input_dim(self) -> int:
+        """The width of one example's input (the model's input size)."""
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """A short name for progress and reports (``"sinusoid"``, ``"movielens-100k"``)."""
+
+    @abc.abstractmethod
+    def check(self, meta_batch: int) -> None:
+        """Everything that can be checked before any work: raise a clear ``ValueError``."""
+
+    @abc.abstractmethod
+    def build(self, key: PRNGKeyArray, dtype) -> AbstractMetaDataset:
+        """The meta-dataset, determined by ``key``, with arrays of ``dtype``."""
+
+    def loss(self, apply_fn) -> losses.LossFn:
+        """The task loss: half mean squared error (both sources here are regression)."""
+        return losses.mse(apply_fn)
+
+
+def _check_sizes(source: AbstractTaskSource, names: tuple[str, ...]) -> None:
+    for name in names:
+        _validate.positive_int(name, getattr(source, name))
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class FunctionTasks(AbstractTaskSource):
+    """Fixed functions of a synthetic family, the paper's protocol (:func:`amaml.tasks.make_dataset`).
+
+    ``n_train`` training functions with 1000-point support and query pools, ``n_test``
+    held-out functions evaluated on a dense grid, standardised with training statistics.
+    """
+
+    family: AbstractTaskFamily = option(CosMixture(), doc="the synthetic function family", kw_only=False)
+    n_train: int = option(100, doc="number of fixed training functions")
+    n_test: int = option(100, doc="number of held-out test functions")
+    shots: int = option(50, doc="support examples per task")
+    queries: int = option(50, doc="query examples per training task")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.family, AbstractTaskFamily):
+            raise TypeError(f"`family` must be a task family such as amaml.tasks.CosMixture(), got {self.family!r}.")
+        _check_sizes(self, ("n_train", "n_test", "shots", "queries"))
+
+    @property
+    def input_dim(self) -> int:
+        return self.family.dim
+
+    @property
+    def name(self) -> str:
+        return type(self.family).__name__.lower()
+
+    def check(self, meta_batch: int) -> None:
+        if meta_batch > self.n_train:
+            raise ValueError(f"`meta.batch` ({meta_batch}) must not exceed `tasks.n_train` ({self.n_train}): "
+                             "a meta-batch holds distinct training functions.")
+
+    def build(self, key, dtype) -> AbstractMetaDataset:
+        return make_dataset(dataclasses.replace(self.family, dtype=dtype), key, self.n_train, self.n_test)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class RatingTasks(AbstractTaskSource):
+    """Users of a rating dataset as regression tasks (:func:`amaml.data.make_cf_dataset`).
+
+    Users with fewer than ``min_ratings`` ratings of the kept items are dropped; ``n_test``
+    of the rest are held out and the others train. The file is read from ``data_dir``.
+    """
+
+    dataset: DataSource = option(DATASETS["movielens-100k"], doc="the rating dataset", kw_only=False)
+    data_dir: str | None = option(None, doc="directory holding the dataset's file (none: data/DATASET)")
+    features: AbstractItemFeatures = option(OneHotItems(), doc="the item input x: onehot or svd")
+    min_ratings: int = option(50, doc="users with fewer ratings of the kept items are dropped")
+    n_test: int = option(100, doc="number of held-out test users")
+    shots: int = option(20, doc="support ratings per task (the paper: 10 or 20)")
+    queries: int = option(30, doc="query ratings per task (the paper: 15 or 30)")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, DataSource):
+            raise TypeError(f"`dataset` must be one of amaml.data.DATASETS, got {self.dataset!r}.")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise TypeError(f"`data_dir` must be a path string, got {self.data_dir!r}.")
+        _check_sizes(self, ("min_ratings", "n_test", "shots", "queries"))
+        if self.shots + self.queries > self.min_ratings:
+            raise ValueError(f"`shots` + `queries` ({self.shots} + {self.queries}) must not exceed "
+                             f"`min_ratings` ({self.min_ratings}).")
+
+    @property
+    def input_dim(self) -> int:
+        return self.features.dim
+
+    @property
+    def name(self) -> str:
+        return DATASETS.name_of(self.dataset)
+
+    @property
+    def directory(self) -> Path:
+        """Where the dataset's file is read from."""
+        return Path(self.data_dir if self.data_dir is not None else f"data/{self.name}")
+
+    def check(self, meta_batch: int) -> None:
+        if not (self.directory / self.dataset.filename).is_file():
+            raise ValueError(f"{self.name}: {self.directory / self.dataset.filename} does not exist; "
+                             f"{where_to_put(self.name, self.directory)}.")
+
+    def build(self, key, dtype) -> CFMetaDataset:
+        ratings = load_ratings(self.name, self.directory)
+        return make_cf_dataset(ratings, self.features, key, self.n_test, self.min_ratings, self.queries, dtype)
