@@ -115,7 +115,14 @@ def test_meta_train_step_is_sgd_on_the_meta_gradient():
         (lambda: amaml.MAML(10, float("nan")), ValueError, "`step_size`"),
         (lambda: amaml.AdjointMAML(10, 0.1, prox=-1.0), ValueError, "`prox`"),
         (lambda: amaml.AdjointMAML(10, 0.1, forward="rk4"), TypeError, "`forward`"),
-        (lambda: amaml.DiscreteAdjoint(10, 0.1, solver=None), TypeError, "`solver`"),
+        (lambda: amaml.DiscreteAdjoint(10, 0.1, forward=None), TypeError, "`forward`"),
+        (lambda: amaml.AdjointMAML(10, 0.1, unroll=0), ValueError, "`unroll`"),
+        (lambda: amaml.MAML(10, 0.1, unroll=2.0), TypeError, "`unroll`"),
+        (lambda: amaml.AdjointMAML(10, 0.1, memory_budget=0), ValueError, "`memory_budget`"),
+        (lambda: amaml.DiscreteAdjoint(10, 0.1, memory_budget=1.5), TypeError, "`memory_budget`"),
+        (lambda: amaml.IMAML(10, 0.1, 2.0), TypeError, "positional"),
+        (lambda: amaml.AdjointMAML(10, 0.1, amaml.RK4()), TypeError, "positional"),
+        (lambda: amaml.DiscreteAdjoint(10, 0.1, amaml.Euler()), TypeError, "positional"),
         (lambda: amaml.AdjointMAML(10, 0.1, checkpoints=0), ValueError, "`checkpoints`"),
         (lambda: amaml.IMAML(10, 0.1, prox=0.0), ValueError, "`prox`"),
         (lambda: amaml.IMAML(10, 0.1, cg_steps=0), ValueError, "`cg_steps`"),
@@ -147,3 +154,35 @@ def test_bad_tasks_and_params_raise_before_any_work():
         amaml.meta_value_and_grad("maml", LOSS, params, tasks)
     with pytest.raises(ValueError, match="empty"):
         amaml.adapt(method, LOSS, params, jnp.ones((0, 1)), jnp.ones((0, 1)))
+
+
+def test_non_array_leaves_in_params_get_amamls_error_with_the_equinox_hint():
+    params, tasks = problem()
+    method = amaml.MAML(2, 0.1)
+    for leaf, kind in ((jnp.tanh, "function"), ("relu", "str"), (3, "int"), (lambda x: x, "function")):
+        model = {"layers": params, "config": {"activation": leaf}}  # what an equinox Module flattens to
+        for call in (lambda: amaml.meta_value_and_grad(method, LOSS, model, tasks),
+                     lambda: amaml.adapt(method, LOSS, model, tasks.support_x[0], tasks.support_y[0])):
+            with pytest.raises(TypeError) as caught:
+                call()
+            text = str(caught.value)
+            assert "params['config']['activation']" in text, text
+            assert "eqx.partition(model, eqx.is_array)" in text and "eqx.combine(params, static)" in text
+            assert kind in text or type(leaf).__name__ in text
+            assert "Cannot determine dtype" not in text
+
+
+@pytest.mark.parametrize("y_shape", [(15, 1), (15,)])
+def test_a_single_task_without_its_task_axis_says_how_to_add_it(y_shape):
+    params = amaml.models.mlp_init(jax.random.key(0), [2, 8, 1], jnp.float64)
+    x = jax.random.normal(jax.random.key(1), (15, 2))
+    y = jnp.sum(x, axis=1).reshape(y_shape)
+    task = amaml.Task(x, y, x[:10], y[:10])
+    with pytest.raises(ValueError, match="missing its task axis") as caught:
+        amaml.meta_value_and_grad(amaml.MAML(2, 0.1), LOSS, params, task)
+    assert "jax.tree_util.tree_map(lambda a: a[None], task)" in str(caught.value)
+    if len(y_shape) == 1:
+        return  # (mse then refuses (n,) targets for (n, 1) predictions: a different, clear error)
+    fixed = jax.tree_util.tree_map(lambda a: a[None], task)  # the advice works
+    value, _ = amaml.meta_value_and_grad(amaml.MAML(2, 0.1), LOSS, params, fixed)
+    assert np.isfinite(value)

@@ -1,4 +1,4 @@
-"""Trajectories: Hermite interpolation order, checkpoint plans, the auto policy."""
+"""Trajectories: Hermite interpolation order, checkpoint schemes and plans, the auto policy."""
 
 import math
 
@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from amaml._trajectory import AUTO_STORE_BYTES, Node, Scheme, hermite, resolve_checkpoints
+from amaml._checkpoints import Scheme, resolve_checkpoints
+from amaml._sweep import Node, hermite
 from oracles import fitted_slope
 
 
@@ -41,19 +42,25 @@ def test_schemes_cover_every_step_with_little_padding(steps, branch, depth):
     assert steps <= scheme.slots < steps + branch**depth
 
 
+BUDGET = 16 * 2**20  # the default memory_budget
+
+
 def test_auto_stores_small_trajectories_and_bounds_the_nodes_of_large_ones():
-    assert resolve_checkpoints("auto", 1000, 8 * 1000) is None  # 8 MB: store
+    assert resolve_checkpoints("auto", 1000, 8 * 1000, BUDGET) is None  # 8 MB: store
     for steps in (50, 1000, 10**5):
-        scheme = resolve_checkpoints("auto", steps, AUTO_STORE_BYTES // 40)  # room for 40 nodes
+        scheme = resolve_checkpoints("auto", steps, BUDGET // 40, BUDGET)  # room for 40 nodes
         assert scheme.slots >= steps and scheme.nodes <= 40
-    tight = resolve_checkpoints("auto", 10**4, AUTO_STORE_BYTES)  # room for one node: fewest nodes
+    tight = resolve_checkpoints("auto", 10**4, BUDGET, BUDGET)  # room for one node: fewest nodes
     assert tight.nodes <= 3 * math.log(10**4)  # about e ln K
-    assert resolve_checkpoints(7, 100, 1) == Scheme(7, 1, 15)
-    assert resolve_checkpoints(5, 4, 1) is None  # more checkpoints than steps: store
-    assert resolve_checkpoints(None, 10**6, 10**9) is None
+    assert resolve_checkpoints(7, 100, 1, BUDGET) == Scheme(7, 1, 15)
+    assert resolve_checkpoints(5, 4, 1, BUDGET) is None  # more checkpoints than steps: store
+    assert resolve_checkpoints(None, 10**6, 10**9, BUDGET) is None
 
 
-def test_unrolling_the_time_scans_does_not_change_the_gradient(monkeypatch):
+@pytest.mark.parametrize("unroll", [1, 4, 13])
+def test_unrolling_the_time_scans_does_not_change_the_gradient(unroll):
+    import dataclasses
+
     import jax
 
     import amaml
@@ -62,9 +69,8 @@ def test_unrolling_the_time_scans_does_not_change_the_gradient(monkeypatch):
     params = amaml.models.mlp_init(jax.random.key(0), [1, 8, 8, 1], jnp.float64)
     tasks = batched(tanh_mlp_task(jax.random.key(1), n=10))
     loss = amaml.losses.mse(amaml.models.mlp_apply)
-    method = amaml.AdjointMAML(13, 0.05, checkpoints=3)
-    monkeypatch.setattr("amaml._scan.UNROLL", 1)
-    plain = amaml.meta_value_and_grad(method, loss, params, tasks)[1]
-    monkeypatch.setattr("amaml._scan.UNROLL", 4)
-    unrolled = amaml.meta_value_and_grad(method, loss, params, tasks)[1]
-    assert relative_error(unrolled, plain) < 1e-13
+    for method in (amaml.AdjointMAML(13, 0.05, checkpoints=3), amaml.DiscreteAdjoint(13, 0.05, memory_budget=1),
+                   amaml.MAML(13, 0.05), amaml.IMAML(13, 0.05)):
+        plain = amaml.meta_value_and_grad(dataclasses.replace(method, unroll=None), loss, params, tasks)[1]
+        unrolled = amaml.meta_value_and_grad(dataclasses.replace(method, unroll=unroll), loss, params, tasks)[1]
+        assert relative_error(unrolled, plain) < 1e-13, method

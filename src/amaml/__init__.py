@@ -4,7 +4,7 @@ The public API::
 
     task = amaml.Task(support_x, support_y, query_x, query_y)
     loss_fn = amaml.losses.mse(apply_fn)
-    method = amaml.AdjointMAML(steps=200, step_size=0.01, forward=amaml.RK4(), backward=amaml.Heun())
+    method = amaml.AdjointMAML(steps=200, step_size=0.01, forward=amaml.RK4(), backward=amaml.RK4())
     meta_loss, grad = amaml.meta_value_and_grad(method, loss_fn, params, tasks)
     adapted = amaml.adapt(method, loss_fn, params, support_x, support_y)
 """
@@ -17,8 +17,10 @@ from . import losses as losses
 from . import models as models
 from . import tasks as tasks
 from ._api import adapt as adapt
+from ._api import checkpoint_plan as checkpoint_plan
 from ._api import meta_value_and_grad as meta_value_and_grad
 from ._check import MetaGradCheck as MetaGradCheck
+from ._checkpoints import CheckpointPlan as CheckpointPlan
 from ._divergence import DivergenceError as DivergenceError
 from ._divergence import raise_if_diverged as raise_if_diverged
 from ._check import check_meta_grad as check_meta_grad

@@ -8,8 +8,10 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree, Shaped
 
+from ._checkpoints import CheckpointPlan
 from ._divergence import raise_if_diverged, task_diverged
 from ._methods import AbstractMetaMethod
+from ._methods._adjoint_base import AbstractAdjointMethod
 from ._params import flat_loss, flatten
 from ._task import Task, check_input_dtype, check_set, check_tasks
 from ._validate import instance_of
@@ -101,3 +103,37 @@ def adapt(
     check_set(support_x, support_y, "support_x", "support_y", 0)
     check_input_dtype("support_x", support_x, theta.dtype)
     return unravel(method.adapt(flat_loss(loss_fn, unravel), theta, support_x, support_y))
+
+
+def checkpoint_plan(method: AbstractAdjointMethod, params: PyTree) -> CheckpointPlan:
+    """What an adjoint method keeps of its forward trajectory for these parameters, per task.
+
+    The plan is the one :meth:`value_and_grad` will use: it depends on ``steps``,
+    ``checkpoints``, ``memory_budget``, the backward scheme (RK4 backward stores the vector
+    field too) and the size and dtype of ``params``, not on the data. Cheap: no tracing.
+
+    Args:
+        method: an :class:`AdjointMAML` or :class:`DiscreteAdjoint`.
+        params: the meta-parameters (only their size and dtype matter).
+
+    Returns:
+        A :class:`CheckpointPlan`; its ``description`` is one line such as
+        ``"stores all 101 states"`` or ``"4 levels of 4 segment starts, leaf 4 (4 extra
+        forward solves)"``.
+
+    Raises:
+        TypeError: for a method that keeps no trajectory for an adjoint sweep (MAML's
+            autodiff stores every step's residuals; FOMAML, Reptile and IMAML keep none).
+
+    Example:
+        >>> import jax.numpy as jnp, amaml
+        >>> amaml.checkpoint_plan(amaml.AdjointMAML(100, 0.01), {"w": jnp.zeros(10)}).description
+        'stores all 101 states'
+    """
+    if not isinstance(method, AbstractAdjointMethod):
+        raise TypeError(
+            f"`method` must be an adjoint method (amaml.AdjointMAML or amaml.DiscreteAdjoint) to have a "
+            f"checkpoint plan, got {method!r}: the other methods keep no trajectory for a backward sweep."
+        )
+    theta, _ = flatten(params)
+    return method.checkpoint_plan(theta)

@@ -60,7 +60,8 @@ def reference_method(method: AbstractMetaMethod, refine: int) -> DiscreteAdjoint
     if method.inner_prox != method.meta_prox:
         return None
     return DiscreteAdjoint(
-        method.steps * refine, method.step_size / refine, RK4(), prox=method.inner_prox
+        method.steps * refine, method.step_size / refine, forward=RK4(), prox=method.inner_prox,
+        unroll=method.unroll,
     )
 
 

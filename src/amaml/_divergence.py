@@ -107,7 +107,7 @@ def first_nonfinite_step(method: AbstractMetaMethod, loss: FlatLoss, theta: Floa
         return (u, jnp.where((first == 0) & bad, step, first)), None
 
     steps = jnp.arange(1, method.steps + 1, dtype=jnp.int32)
-    (_, first), _ = time_scan(body, (theta, jnp.zeros((), jnp.int32)), steps)
+    (_, first), _ = time_scan(body, (theta, jnp.zeros((), jnp.int32)), steps, unroll=method.unroll)
     return first
 
 

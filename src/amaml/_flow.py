@@ -66,14 +66,17 @@ class GradientFlow:
 
 
 def integrate(
-    solver: AbstractSolver, flow: GradientFlow, steps: int, step_size: float
+    solver: AbstractSolver, flow: GradientFlow, steps: int, step_size: float, unroll: int | None
 ) -> Float[Array, " P"]:
-    """Integrate the flow from ``theta`` for ``steps`` steps; O(1) memory, no trajectory."""
+    """Integrate the flow from ``theta`` for ``steps`` steps; O(1) memory, no trajectory.
+
+    ``unroll`` is the steps per scan iteration (``None``: by backend, see :mod:`amaml._scan`).
+    """
 
     def body(u, _):
         return solver.step(flow.stage_field, u, step_size)[0], None
 
-    u_final, _ = time_scan(body, flow.theta, length=steps)
+    u_final, _ = time_scan(body, flow.theta, length=steps, unroll=unroll)
     return u_final
 
 

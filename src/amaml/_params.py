@@ -12,9 +12,39 @@ from jaxtyping import Array, Float, PyTree
 from ._flow import FlatLoss
 
 
+EQUINOX_HINT = (
+    "For an equinox Module, split off the arrays: `params, static = eqx.partition(model, eqx.is_array)`, "
+    "pass `params`, and rebuild the model inside apply_fn with `eqx.combine(params, static)` "
+    "(closing over `static`)."
+)
+
+
+def check_array_leaves(params: PyTree) -> None:
+    """Every leaf of ``params`` must be an array (or a Python float): no functions, strings, ints.
+
+    Raises:
+        TypeError: naming the first offending leaf's path and type, with the equinox hint.
+    """
+    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+        is_array = hasattr(leaf, "dtype") and hasattr(leaf, "shape")
+        if not (is_array or (isinstance(leaf, float) and not isinstance(leaf, bool))):
+            where = "params" + jax.tree_util.keystr(path)
+            raise TypeError(
+                f"`params` must be a pytree of floating arrays, but the leaf at {where} is a "
+                f"{type(leaf).__name__} ({leaf!r:.60}), not an array. {EQUINOX_HINT}"
+            )
+
+
 def flatten(params: PyTree) -> tuple[Float[Array, " P"], Callable[[Array], PyTree]]:
-    """Ravel ``params`` into a flat vector; every leaf must share one floating dtype."""
+    """Ravel ``params`` into a flat vector; every leaf must be an array of one floating dtype.
+
+    Raises:
+        ValueError: if ``params`` has no leaves.
+        TypeError: for a non-array leaf (a function, string, int...: see :func:`check_array_leaves`)
+            or for leaves of mixed or non-floating dtypes.
+    """
     leaves = jax.tree_util.tree_leaves(params)
+    check_array_leaves(params)
     if not leaves:
         raise ValueError("`params` must contain at least one array.")
     dtypes = {jnp.result_type(leaf) for leaf in leaves}

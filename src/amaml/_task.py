@@ -70,9 +70,46 @@ def check_finite(name: str, value) -> None:
 
 
 def check_tasks(tasks: Task, dtype) -> int:
-    """Check a batch of tasks against parameters of ``dtype``; return the batch size."""
+    """Check a batch of tasks against parameters of ``dtype``; return the batch size.
+
+    Raises:
+        TypeError, ValueError: naming the argument. A single task passed without its task
+            axis (arrays shaped ``(n, ...)``) gets an error that says so and how to add it.
+    """
     if not isinstance(tasks, Task):
         raise TypeError(f"`tasks` must be an amaml.Task (with a leading task axis), got {type(tasks).__name__}.")
+    try:
+        return _check_batch(tasks, dtype)
+    except (TypeError, ValueError) as error:
+        if _is_single_task(tasks):
+            raise ValueError(
+                f"`tasks` is missing its task axis: it looks like one task (support_x {tuple(tasks.support_x.shape)}, "
+                f"support_y {tuple(tasks.support_y.shape)}, query_x {tuple(tasks.query_x.shape)}, query_y "
+                f"{tuple(tasks.query_y.shape)}), but a batch needs a leading task axis on every array. Add it "
+                f"with `jax.tree_util.tree_map(lambda a: a[None], task)` (a batch of one task)."
+            ) from error
+        raise
+
+
+def _is_single_task(tasks: Task) -> bool:
+    """Whether the four arrays form one valid task (no task axis) and not a plausible batch.
+
+    A batch needs ``y`` with task and example axes and (nearly always) ``x`` with a feature
+    axis beyond them; arrays shaped like ``x (n, d)`` or ``y (n,)`` that form a valid task
+    are taken to be one task whose task axis is missing.
+    """
+    ndims = [len(getattr(a, "shape", ())) for a in tasks]
+    if not (min(ndims[1], ndims[3]) < 2 or max(ndims[0], ndims[2]) <= 2):
+        return False
+    try:
+        check_set(tasks.support_x, tasks.support_y, "support_x", "support_y", 0)
+        check_set(tasks.query_x, tasks.query_y, "query_x", "query_y", 0)
+    except (TypeError, ValueError):
+        return False
+    return tasks.support_x.shape[1:] == tasks.query_x.shape[1:]
+
+
+def _check_batch(tasks: Task, dtype) -> int:
     check_set(tasks.support_x, tasks.support_y, "tasks.support_x", "tasks.support_y", 1)
     check_set(tasks.query_x, tasks.query_y, "tasks.query_x", "tasks.query_y", 1)
     batch = tasks.support_x.shape[0]

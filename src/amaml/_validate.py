@@ -19,6 +19,17 @@ def positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def optional_positive_int(name: str, value: Any) -> int | None:
+    """``None``, or a positive integer (e.g. ``unroll``: ``None`` means "by backend")."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be None or a positive integer, got {value!r} ({type(value).__name__}).")
+    if value <= 0:
+        raise ValueError(f"`{name}` must be None or a positive integer, got {value}.")
+    return int(value)
+
+
 def positive_float(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a positive real number, got {value!r} ({type(value).__name__}).")

@@ -68,7 +68,7 @@ def test_nonlinear_order_against_a_fine_exact_adjoint(forward, backward):
     loss = flat_loss(amaml.losses.mse(amaml.models.mlp_apply), unravel)
     task = tanh_mlp_task(jax.random.key(4), n=30)
     horizon = 1.0
-    reference = amaml.DiscreteAdjoint(640, horizon / 640, amaml.RK4())
+    reference = amaml.DiscreteAdjoint(640, horizon / 640, forward=amaml.RK4())
     exact = jax.jit(lambda t: reference.value_and_grad(loss, t, task)[1])(theta)
     steps = [10, 20, 40]
     errors = []

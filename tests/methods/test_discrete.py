@@ -26,7 +26,7 @@ def grad_of(method, params, tasks, loss=LOSS):
 
 def test_discrete_adjoint_euler_is_maml_and_both_are_autodiff_of_a_python_loop(mlp_problem):
     params, tasks = mlp_problem
-    value_da, grad_da = grad_of(amaml.DiscreteAdjoint(50, 0.01, amaml.Euler()), params, tasks)
+    value_da, grad_da = grad_of(amaml.DiscreteAdjoint(50, 0.01, forward=amaml.Euler()), params, tasks)
     value_maml, grad_maml = grad_of(amaml.MAML(50, 0.01), params, tasks)
     task = jax.tree_util.tree_map(lambda a: a[0], tasks)
     value_ref, grad_ref = jax.jit(
@@ -43,7 +43,7 @@ def test_discrete_adjoint_euler_is_maml_and_both_are_autodiff_of_a_python_loop(m
 def test_discrete_adjoint_of_higher_order_solvers_is_autodiff_of_the_solve(mlp_problem, solver):
     params, tasks = mlp_problem
     prox = 0.5
-    method = amaml.DiscreteAdjoint(12, 0.05, solver, prox=prox)
+    method = amaml.DiscreteAdjoint(12, 0.05, forward=solver, prox=prox)
     _, grad = grad_of(method, params, tasks)
 
     def autodiff(p):  # jax.grad through the same solve; method.value is the forward only
@@ -57,22 +57,25 @@ def test_discrete_adjoint_of_higher_order_solvers_is_autodiff_of_the_solve(mlp_p
 @pytest.mark.parametrize(
     "method",
     [
-        amaml.DiscreteAdjoint(23, 0.02, amaml.Euler()),
-        amaml.DiscreteAdjoint(23, 0.02, amaml.RK4(), prox=0.3),
+        amaml.DiscreteAdjoint(23, 0.02, forward=amaml.Euler()),
+        amaml.DiscreteAdjoint(23, 0.02, forward=amaml.RK4(), prox=0.3),
         amaml.AdjointMAML(23, 0.02, forward=amaml.RK4(), backward=amaml.RK4(), prox=0.3),
         amaml.AdjointMAML(23, 0.02, forward=amaml.Heun(), backward=amaml.Heun()),
     ],
     ids=lambda m: f"{type(m).__name__}-{m.inner_solver!r}",
 )
 @pytest.mark.parametrize("checkpoints", [5, 22, "deep"])
-def test_checkpointed_equals_stored(method, checkpoints, monkeypatch):
+def test_checkpointed_equals_stored(method, checkpoints):
+    budget = method.memory_budget
     if checkpoints == "deep":  # force recursive auto checkpointing (several levels, padding)
-        monkeypatch.setattr("amaml._trajectory.AUTO_STORE_BYTES", 1)
-        checkpoints = "auto"
+        checkpoints, budget = "auto", 1
     params = amaml.models.mlp_init(jax.random.key(0), [1, 8, 8, 1], jnp.float64)
     tasks = batched(tanh_mlp_task(jax.random.key(1), n=20), tanh_mlp_task(jax.random.key(2), n=20))
     stored = grad_of(dataclasses.replace(method, checkpoints=None), params, tasks)
-    checked = grad_of(dataclasses.replace(method, checkpoints=checkpoints), params, tasks)
+    checked_method = dataclasses.replace(method, checkpoints=checkpoints, memory_budget=budget)
+    if budget == 1:
+        assert amaml.checkpoint_plan(checked_method, params).levels > 1
+    checked = grad_of(checked_method, params, tasks)
     assert relative_error(checked[1], stored[1]) < 1e-13
     assert abs(checked[0] - stored[0]) <= 1e-14 * abs(stored[0])
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import abc
-import dataclasses
 
 from jaxtyping import Array, Float
 
-from .._flow import FlatLoss, GradientFlow, integrate, meta_objective
-from .._solvers import AbstractSolver, Euler
-from .._task import Task
 from .. import _validate
+from .._fields import option
+from .._flow import FlatLoss, GradientFlow, integrate, meta_objective
+from .._solvers import AbstractSolver
+from .._task import Task
 
 SOLVERS = "amaml.Euler(), amaml.Heun(), amaml.RK4()"
 
 
-@dataclasses.dataclass(frozen=True)
 class AbstractMetaMethod(abc.ABC):
     r"""A way to compute the meta-gradient of one task; immutable and hashable.
 
@@ -28,37 +27,41 @@ class AbstractMetaMethod(abc.ABC):
     Sign convention: every gradient returned is the gradient of the meta-loss, i.e. a
     *descent* direction is its negative, as with ``jax.grad``.
 
-    Subclasses implement :meth:`value_and_grad` on flat parameter vectors. The inner
-    dynamics are described by :attr:`inner_solver` and :attr:`inner_prox`, and the meta-loss
-    by :attr:`meta_prox`, so that :meth:`adapt` and :meth:`value` are shared.
+    The concept follows equinox's abstract/final rule: this class has no fields and no
+    ``__init__``; every concrete method is a ``@final`` frozen dataclass that provides each
+    abstract attribute below (as a dataclass field, a ``ClassVar`` or its own property)
+    and implements :meth:`value_and_grad` on flat parameter vectors. Nothing concrete here
+    is overridden.
+
+    Abstract attributes:
+        steps: number of inner steps ``K`` (positional, first).
+        step_size: inner step ``h`` (positional, second).
+        unroll: steps per scan iteration of the time loops; ``None`` picks by backend (1
+            on CPU, 8 elsewhere). Changes speed and compile time, not the result (beyond
+            rounding).
+        inner_solver: the scheme of the inner loop (``Euler()`` is gradient descent).
+        inner_prox: the proximal weight :math:`\lambda` of the inner objective.
+        meta_prox: the proximal weight in the meta-loss
+            :math:`L_\mathrm{val}(u_T) + \tfrac\lambda2\lVert u_T-\theta\rVert^2`.
     """
 
     steps: int
     step_size: float
+    unroll: int | None
+    inner_solver: AbstractSolver
+    inner_prox: float
+    meta_prox: float
 
-    def __post_init__(self) -> None:
+    def _check_common(self) -> None:
+        """The checks of the shared options; each final ``__post_init__`` calls it first."""
         _validate.positive_int("steps", self.steps)
         _validate.positive_float("step_size", self.step_size)
+        _validate.optional_positive_int("unroll", self.unroll)
 
     @property
     def horizon(self) -> float:
         """The inner time horizon ``T = steps * step_size``."""
         return self.steps * self.step_size
-
-    @property
-    def inner_solver(self) -> AbstractSolver:
-        """The scheme of the inner loop (gradient descent, i.e. Euler, unless overridden)."""
-        return Euler()
-
-    @property
-    def inner_prox(self) -> float:
-        r"""The proximal weight :math:`\lambda` of the inner objective."""
-        return 0.0
-
-    @property
-    def meta_prox(self) -> float:
-        r"""The proximal weight in the meta-loss :math:`L_\mathrm{val}(u_T) + \tfrac\lambda2\lVert u_T-\theta\rVert^2`."""
-        return 0.0
 
     def flow(self, loss: FlatLoss, theta: Float[Array, " P"], x: Array, y: Array) -> GradientFlow:
         """The inner gradient flow of a task with support set ``(x, y)``."""
@@ -66,7 +69,8 @@ class AbstractMetaMethod(abc.ABC):
 
     def adapt(self, loss: FlatLoss, theta: Float[Array, " P"], x: Array, y: Array) -> Float[Array, " P"]:
         """Run the method's inner loop from ``theta`` on ``(x, y)``; returns ``u_K``."""
-        return integrate(self.inner_solver, self.flow(loss, theta, x, y), self.steps, self.step_size)
+        flow = self.flow(loss, theta, x, y)
+        return integrate(self.inner_solver, flow, self.steps, self.step_size, self.unroll)
 
     def value(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task) -> Float[Array, ""]:
         """The method's meta-loss of one task (no gradient)."""
@@ -78,3 +82,18 @@ class AbstractMetaMethod(abc.ABC):
         self, loss: FlatLoss, theta: Float[Array, " P"], task: Task
     ) -> tuple[Float[Array, ""], Float[Array, " P"]]:
         """The meta-loss of one (unbatched) task and the method's gradient of it."""
+
+
+def steps_option():
+    """The ``steps`` field, positional, shared wording."""
+    return option(doc="number of inner steps K (positive integer)", kw_only=False)
+
+
+def step_size_option():
+    """The ``step_size`` field, positional, shared wording."""
+    return option(doc="inner step size h > 0 (the inner learning rate, for Euler)", kw_only=False)
+
+
+def unroll_option():
+    """The ``unroll`` field, keyword-only, shared wording."""
+    return option(None, doc="steps per scan iteration of the time loops; None: by backend (1 on CPU, 8 elsewhere)")

@@ -12,9 +12,11 @@ from .. import _validate
 from .._flow import FlatLoss, GradientFlow
 from .._solvers import RK4, AbstractSolver
 from .._task import Task
-from .._trajectory import Node, hermite
-from ._base import SOLVERS
-from ._sweep import AbstractAdjointMethod
+from .._checkpoints import Checkpoints
+from .._fields import option
+from .._sweep import Node, hermite
+from ._adjoint_base import AbstractAdjointMethod, checkpoints_option, memory_budget_option, prox_option
+from ._base import SOLVERS, step_size_option, steps_option, unroll_option
 
 
 @final
@@ -48,30 +50,43 @@ class AdjointMAML(AbstractAdjointMethod):
     Args:
         steps: number of inner steps ``K``.
         step_size: inner step ``h``.
-        forward: forward scheme: ``Euler()``, ``Heun()`` or ``RK4()`` (default).
-        backward: backward scheme: ``Euler()``, ``Heun()`` or ``RK4()`` (default). The
-            default matches the forward scheme's order *and* its stability region: with
-            ``RK4()`` forward and ``Heun()`` backward, steps with
+        forward: (keyword-only) forward scheme: ``Euler()``, ``Heun()`` or ``RK4()`` (default).
+        backward: (keyword-only) backward scheme: ``Euler()``, ``Heun()`` or ``RK4()``
+            (default). The default matches the forward scheme's order *and* its stability
+            region: with ``RK4()`` forward and ``Heun()`` backward, steps with
             :math:`2 < h\lambda_\max < 2.79` are stable forward but the adjoint blows up.
         prox: (keyword-only) proximal weight :math:`\lambda \ge 0`; 0 (default) is pure A-MAML.
-        checkpoints: (keyword-only) ``None`` stores all ``K + 1`` states; an integer ``c`` stores at most
-            ``c`` states and recomputes each segment in the backward sweep; ``"auto"``
-            (default) stores all states while that costs at most 16 MiB per task, and
-            beyond that checkpoints recursively (a few levels of segment starts, each
-            level one extra forward solve), so memory stays nearly flat in ``K``.
+        checkpoints: (keyword-only) ``None`` stores all ``K + 1`` states; an integer ``c``
+            stores at most ``c`` states and recomputes each segment in the backward sweep;
+            ``"auto"`` (default) stores all states while that costs at most
+            ``memory_budget`` bytes per task, and beyond that checkpoints recursively (a
+            few levels of segment starts, each level one extra forward solve), so memory
+            stays nearly flat in ``K``. :func:`amaml.checkpoint_plan` says what it chose.
+        memory_budget: (keyword-only) bytes per task for ``checkpoints="auto"`` (default 16 MiB).
+        unroll: (keyword-only) steps per scan iteration; ``None`` (default) picks by backend.
+
+    Raises:
+        TypeError, ValueError: naming the first invalid argument.
+
+    Example:
+        >>> import amaml
+        >>> method = amaml.AdjointMAML(200, 0.01)  # RK4 forward and backward
+        >>> method.inner_solver
+        RK4()
     """
 
-    forward: AbstractSolver = RK4()
-    backward: AbstractSolver = RK4()
+    steps: int = steps_option()
+    step_size: float = step_size_option()
+    forward: AbstractSolver = option(RK4(), doc="forward scheme of the inner gradient flow: Euler(), Heun() or RK4()")
+    backward: AbstractSolver = option(RK4(), doc="scheme of the backward adjoint sweep: Euler(), Heun() or RK4()")
+    prox: float = prox_option()
+    checkpoints: Checkpoints = checkpoints_option()
+    memory_budget: int = memory_budget_option()
+    unroll: int | None = unroll_option()
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        _validate.instance_of("forward", self.forward, AbstractSolver, SOLVERS)
+        self._check_adjoint()
         _validate.instance_of("backward", self.backward, AbstractSolver, SOLVERS)
-
-    @property
-    def inner_solver(self) -> AbstractSolver:
-        return self.forward
 
     @property
     def keeps_vector_field(self) -> bool:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import final
+import warnings
+from typing import ClassVar, final
 
 from jaxtyping import Array, Float
 
@@ -11,9 +12,11 @@ from .. import _validate
 from .._flow import FlatLoss, GradientFlow
 from .._solvers import AbstractSolver, Euler
 from .._task import Task
-from .._trajectory import Node
-from ._base import SOLVERS
-from ._sweep import AbstractAdjointMethod
+from .._checkpoints import Checkpoints
+from .._fields import option
+from .._sweep import Node
+from ._adjoint_base import AbstractAdjointMethod, checkpoints_option, memory_budget_option, prox_option
+from ._base import SOLVERS, step_size_option, steps_option, unroll_option
 
 
 @final
@@ -21,7 +24,7 @@ from ._sweep import AbstractAdjointMethod
 class DiscreteAdjoint(AbstractAdjointMethod):
     r"""The exact gradient of the discretised inner solution, by a reverse sweep of HVPs.
 
-    The forward pass is ``steps`` steps of ``solver`` on the (proximal) gradient flow, as in
+    The forward pass is ``steps`` steps of ``forward`` on the (proximal) gradient flow, as in
     :class:`AdjointMAML`. The backward pass applies the exact transpose of each step
     (:meth:`AbstractSolver.step_transpose`): for the step map :math:`\Phi` and cotangent
     :math:`\bar u_{j+1}`, :math:`\bar u_j = (\partial\Phi/\partial u_j)^\top \bar u_{j+1}`,
@@ -30,31 +33,46 @@ class DiscreteAdjoint(AbstractAdjointMethod):
     The result is :math:`\nabla_\theta J` exactly (to rounding) for
     :math:`J = L_\mathrm{val}(u_K) + \tfrac\lambda2\lVert u_K-\theta\rVert^2`.
 
-    With ``solver=Euler()`` and ``prox=0`` the forward pass is ``K`` steps of gradient
+    With ``forward=Euler()`` and ``prox=0`` the forward pass is ``K`` steps of gradient
     descent and this *is* second-order MAML's gradient, computed without a graph across
     steps: memory is that of the stored (or checkpointed) states only.
 
     Args:
         steps: number of inner steps ``K``.
         step_size: inner step ``h``.
-        solver: ``Euler()`` (default), ``Heun()`` or ``RK4()``.
+        forward: (keyword-only) the forward scheme: ``Euler()`` (default), ``Heun()`` or ``RK4()``.
         prox: (keyword-only) proximal weight :math:`\lambda \ge 0`.
-        checkpoints: (keyword-only) as for :class:`AdjointMAML`.
+        checkpoints, memory_budget, unroll: (keyword-only) as for :class:`AdjointMAML`.
+        solver: (keyword-only, deprecated) the old name of ``forward``; warns.
+
+    Raises:
+        TypeError, ValueError: naming the first invalid argument.
+
+    Example:
+        >>> import amaml
+        >>> amaml.DiscreteAdjoint(50, 0.01, forward=amaml.RK4()).inner_solver
+        RK4()
     """
 
-    solver: AbstractSolver = Euler()
+    steps: int = steps_option()
+    step_size: float = step_size_option()
+    forward: AbstractSolver = option(Euler(), doc="forward scheme, differentiated exactly: Euler() (MAML), Heun() or RK4()")
+    prox: float = prox_option()
+    checkpoints: Checkpoints = checkpoints_option()
+    memory_budget: int = memory_budget_option()
+    unroll: int | None = unroll_option()
+    solver: dataclasses.InitVar[AbstractSolver | None] = dataclasses.field(default=None, kw_only=True)
+    keeps_vector_field: ClassVar[bool] = False  # stage states are recomputed from u_j; no dense output
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _validate.instance_of("solver", self.solver, AbstractSolver, SOLVERS)
-
-    @property
-    def inner_solver(self) -> AbstractSolver:
-        return self.solver
-
-    @property
-    def keeps_vector_field(self) -> bool:
-        return False  # stage states are recomputed from u_j; no dense output needed
+    def __post_init__(self, solver: AbstractSolver | None) -> None:
+        if solver is not None:
+            warnings.warn("DiscreteAdjoint(solver=...) is deprecated: the forward scheme is now called "
+                          "`forward`, as in AdjointMAML; pass forward=... instead.", DeprecationWarning, stacklevel=3)
+            _validate.instance_of("solver", solver, AbstractSolver, SOLVERS)
+            if self.forward != Euler():
+                raise TypeError("pass the forward scheme once: `forward=` (`solver=` is its deprecated old name).")
+            object.__setattr__(self, "forward", solver)
+        self._check_adjoint()
 
     def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
         h = self.step_size
@@ -64,7 +82,7 @@ class DiscreteAdjoint(AbstractAdjointMethod):
 
         def backward_step(flow: GradientFlow, carry, left: Node, right: Node):
             adjoint, explicit = carry
-            adjoint, kappa_sum = self.solver.step_transpose(
+            adjoint, kappa_sum = self.forward.step_transpose(
                 flow.stage_field, flow.jacobian_transpose, left.u, adjoint, h
             )
             # The field depends on theta through +lambda (u - theta): d f / d theta = lambda I.

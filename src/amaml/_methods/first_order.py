@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import final
+from typing import ClassVar, final
 
 import jax
 from jaxtyping import Array, Float
 
 from .._flow import FlatLoss
 from .._task import Task
-from ._base import AbstractMetaMethod
+from .._solvers import AbstractSolver, Euler
+from ._base import AbstractMetaMethod, step_size_option, steps_option, unroll_option
 
 
 @final
@@ -22,6 +23,16 @@ class FOMAML(AbstractMetaMethod):
     :math:`\partial u_K / \partial\theta` is replaced by the identity, so the direction is
     biased by :math:`O(h K \lVert H\rVert)`. Cost: one gradient per inner step.
     """
+
+    steps: int = steps_option()
+    step_size: float = step_size_option()
+    unroll: int | None = unroll_option()
+    inner_solver: ClassVar[AbstractSolver] = Euler()
+    inner_prox: ClassVar[float] = 0.0
+    meta_prox: ClassVar[float] = 0.0
+
+    def __post_init__(self) -> None:
+        self._check_common()
 
     def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
         u_final = self.adapt(loss, theta, task.support_x, task.support_y)
@@ -45,6 +56,16 @@ class Reptile(AbstractMetaMethod):
     not the gradient of any meta-loss; the value returned beside it is
     :math:`L_\mathrm{val}(u_K)` for monitoring.
     """
+
+    steps: int = steps_option()
+    step_size: float = step_size_option()
+    unroll: int | None = unroll_option()
+    inner_solver: ClassVar[AbstractSolver] = Euler()
+    inner_prox: ClassVar[float] = 0.0
+    meta_prox: ClassVar[float] = 0.0
+
+    def __post_init__(self) -> None:
+        self._check_common()
 
     def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
         u_final = self.adapt(loss, theta, task.support_x, task.support_y)

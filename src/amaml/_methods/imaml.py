@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import final
+from typing import ClassVar, final
 
 import jax
 import jax.numpy as jnp
@@ -13,7 +13,9 @@ from jaxtyping import Array, Float
 from .. import _validate
 from .._flow import FlatLoss
 from .._task import Task
-from ._base import AbstractMetaMethod
+from .._fields import option
+from .._solvers import AbstractSolver, Euler
+from ._base import AbstractMetaMethod, step_size_option, steps_option, unroll_option
 
 
 def conjugate_gradient(
@@ -61,20 +63,27 @@ class IMAML(AbstractMetaMethod):
 
     Args:
         steps, step_size: the inner gradient descent.
-        prox: :math:`\lambda > 0` (default 1, as in the paper's experiments).
-        cg_steps: conjugate-gradient iterations (default 5, as in the paper).
+        prox: (keyword-only) :math:`\lambda > 0` (default 1, as in the paper's experiments).
+        cg_steps: (keyword-only) conjugate-gradient iterations (default 5, as in the paper).
+        unroll: (keyword-only) steps per scan iteration; ``None`` (default) picks by backend.
     """
 
-    prox: float = 1.0
-    cg_steps: int = 5
+    steps: int = steps_option()
+    step_size: float = step_size_option()
+    prox: float = option(1.0, doc="proximal weight lambda > 0 of the inner loss (1, as in the paper)")
+    cg_steps: int = option(5, doc="conjugate-gradient iterations for the implicit gradient (5, as in the paper)")
+    unroll: int | None = unroll_option()
+    inner_solver: ClassVar[AbstractSolver] = Euler()
+    meta_prox: ClassVar[float] = 0.0  # the proximal term is in the inner loss only
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        self._check_common()
         _validate.positive_float("prox", self.prox)
         _validate.positive_int("cg_steps", self.cg_steps)
 
     @property
     def inner_prox(self) -> float:
+        """The inner objective's proximal weight, ``prox``."""
         return self.prox
 
     def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import final
+from typing import ClassVar, final
 
 import jax
 from jaxtyping import Array, Float
 
 from .._flow import FlatLoss
 from .._task import Task
-from ._base import AbstractMetaMethod
+from .._solvers import AbstractSolver, Euler
+from ._base import AbstractMetaMethod, step_size_option, steps_option, unroll_option
 
 
 @final
@@ -25,6 +26,16 @@ class MAML(AbstractMetaMethod):
     way to run long loops (:class:`DiscreteAdjoint` gives the same gradient at flat memory).
     MAML-1 is ``MAML(steps=1, step_size=...)``.
     """
+
+    steps: int = steps_option()
+    step_size: float = step_size_option()
+    unroll: int | None = unroll_option()
+    inner_solver: ClassVar[AbstractSolver] = Euler()
+    inner_prox: ClassVar[float] = 0.0
+    meta_prox: ClassVar[float] = 0.0
+
+    def __post_init__(self) -> None:
+        self._check_common()
 
     def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
         return jax.value_and_grad(self.value, argnums=1)(loss, theta, task)

@@ -31,20 +31,22 @@ def peak_rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def build_method(name: str, steps: int, h: float):
+def build_method(name: str, steps: int, h: float, unroll: int | None = None):
+    """The benchmark method ``name``; ``unroll=None`` lets the method pick by backend."""
     import amaml
 
     table = {
-        "A-MAML": lambda: amaml.AdjointMAML(steps, h),
-        "A-MAML euler/euler": lambda: amaml.AdjointMAML(steps, h, forward=amaml.Euler(), backward=amaml.Euler()),
+        "A-MAML": lambda: amaml.AdjointMAML(steps, h, unroll=unroll),
+        "A-MAML euler/euler": lambda: amaml.AdjointMAML(steps, h, forward=amaml.Euler(), backward=amaml.Euler(),
+                                                        unroll=unroll),
         "A-MAML rk4/euler stored": lambda: amaml.AdjointMAML(
-            steps, h, forward=amaml.RK4(), backward=amaml.Euler(), checkpoints=None),
-        "discrete adjoint": lambda: amaml.DiscreteAdjoint(steps, h),
-        "MAML": lambda: amaml.MAML(steps, h),
-        "MAML-1": lambda: amaml.MAML(1, h),
-        "FOMAML": lambda: amaml.FOMAML(steps, h),
-        "iMAML": lambda: amaml.IMAML(steps, h),
-        "Reptile": lambda: amaml.Reptile(steps, h),
+            steps, h, forward=amaml.RK4(), backward=amaml.Euler(), checkpoints=None, unroll=unroll),
+        "discrete adjoint": lambda: amaml.DiscreteAdjoint(steps, h, forward=amaml.Euler(), unroll=unroll),
+        "MAML": lambda: amaml.MAML(steps, h, unroll=unroll),
+        "MAML-1": lambda: amaml.MAML(1, h, unroll=unroll),
+        "FOMAML": lambda: amaml.FOMAML(steps, h, unroll=unroll),
+        "iMAML": lambda: amaml.IMAML(steps, h, unroll=unroll),
+        "Reptile": lambda: amaml.Reptile(steps, h, unroll=unroll),
     }
     if name not in table:
         raise ValueError(f"unknown benchmark method {name!r}; valid names are: {', '.join(table)}.")
@@ -62,19 +64,14 @@ def measure(args) -> dict:
     from jax.flatten_util import ravel_pytree
 
     import amaml
-    from amaml import _scan
-    from amaml._methods._sweep import AbstractAdjointMethod
-    from amaml._trajectory import node_bytes, resolve_checkpoints
 
-    if args.unroll:
-        _scan.UNROLL = args.unroll
     with np.load(args.data) as data:
         theta, sizes = data["theta"], [int(s) for s in data["sizes"]]
         tasks = amaml.Task(*(jnp.asarray(data[k]) for k in ("support_x", "support_y", "query_x", "query_y")))
     template = amaml.models.mlp_init(jax.random.key(0), sizes, jnp.dtype(args.dtype))
     params = ravel_pytree(template)[1](jnp.asarray(theta))
     loss = amaml.losses.mse(amaml.models.mlp_apply)
-    method = build_method(args.method, args.steps, args.step_size)
+    method = build_method(args.method, args.steps, args.step_size, args.unroll or None)
     if args.grad_out:  # the meta-gradient at the workload's parameters, for the PyTorch check
         grad = amaml.meta_value_and_grad(method, loss, params, tasks)[1]
         np.save(args.grad_out, np.asarray(ravel_pytree(grad)[0]))
@@ -102,13 +99,10 @@ def measure(args) -> dict:
         estimate = int(analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes)
     result = {"compile_seconds": compile_seconds, "compiled_bytes": estimate,
               "device": jax.devices()[0].device_kind, "jax": jax.__version__,
-              "unroll": _scan.unroll_factor(args.steps)}
-    if isinstance(method, AbstractAdjointMethod):  # the recomputation that checkpointing costs
-        scheme = resolve_checkpoints(method.checkpoints, method.steps,
-                                     node_bytes(jnp.asarray(theta), method.keeps_vector_field))
-        result["checkpointing"] = "stores every state" if scheme is None else (
-            f"{scheme.depth} level(s) of {scheme.branch} segment starts, leaf {scheme.leaf}: "
-            f"{scheme.depth} extra forward solve(s)")
+              # the methods' unroll=None choice (AbstractMetaMethod.unroll): 1 on CPU, 8 elsewhere
+              "unroll": min(method.unroll or (1 if jax.default_backend() == "cpu" else 8), method.steps)}
+    if isinstance(method, (amaml.AdjointMAML, amaml.DiscreteAdjoint)):  # what checkpointing costs
+        result["checkpointing"] = amaml.checkpoint_plan(method, params).description
     if estimate is not None and estimate > args.memory_limit_gb * 2**30:
         return {**result, "status": "oom", "reason": f"XLA plans {estimate / 2**30:.1f} GiB > {args.memory_limit_gb} GiB"}
     try:

@@ -1,43 +1,23 @@
-r"""Forward trajectories and the reverse sweep over them, stored or checkpointed.
+r"""The forward solve and the reverse sweep over its nodes, stored or checkpointed.
 
 A reverse sweep visits the steps :math:`j = K-1, \dots, 0` and needs, at step :math:`j`,
-the *nodes* at both ends of the step: the states :math:`u_j, u_{j+1}` and (for dense
-output) the vector-field values :math:`f_j, f_{j+1}`.
-
-* ``checkpoints=None`` stores all :math:`K + 1` nodes: memory :math:`O(K P)`.
-* ``checkpoints=c`` stores at most ``c`` segment-start states. During the sweep each
-  segment of :math:`L = \lceil K / c \rceil` steps is recomputed from its start and swept.
-  Memory :math:`O((c + L) P)`, minimal near :math:`c = \sqrt K`; the cost is one extra
-  forward solve.
-* ``checkpoints="auto"`` stores every node while they take at most
-  :data:`AUTO_STORE_BYTES` per task. Beyond that it checkpoints recursively: a segment
-  longer than ``b`` steps is split into at most ``b`` sub-segments whose start states are
-  stored, and each sub-segment is recomputed and treated the same way during the sweep.
-  With ``m`` levels (:math:`b^m \ge K`) memory is about :math:`m b` nodes and the cost is
-  ``m - 1`` extra forward solves; ``b`` and ``m`` are the cheapest pair that fits the
-  budget, or minimise the memory (about :math:`e \ln K` nodes) when none does. Memory is
-  therefore bounded, up to a logarithm, whatever ``K``.
-
-Every recomputation runs the same operations on the same inputs as the forward pass, so
-checkpointed and stored sweeps agree to rounding.
+the *nodes* at both ends of the step (:class:`Node`): the states :math:`u_j, u_{j+1}` and
+(for dense output) the vector-field values :math:`f_j, f_{j+1}`, from which
+:func:`hermite` interpolates mid-step states. :func:`forward_and_sweep` runs both passes
+under a checkpointing :class:`~amaml._checkpoints.Scheme` (or storing every node).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ._checkpoints import Scheme
 from ._scan import time_scan
-
-AUTO_STORE_BYTES = 16 * 2**20
-"""Per-task trajectory budget (bytes) of ``checkpoints="auto"``."""
-
-Checkpoints = int | None | Literal["auto"]
 
 
 class Node(NamedTuple):
@@ -45,36 +25,6 @@ class Node(NamedTuple):
 
     u: Float[Array, " P"]
     f: Float[Array, " P"] | None
-
-
-class Scheme(NamedTuple):
-    """Recursive checkpointing with uniform segments.
-
-    The trajectory is laid out on ``branch ** depth * leaf >= K`` slots; the first
-    ``slots - K`` are padding steps that do nothing (skipped with ``lax.cond``, whose
-    predicate depends on the step index only, so it stays a branch under ``vmap``).
-    Level ``k`` splits a segment of ``branch ** (depth - k) * leaf`` slots into ``branch``
-    parts and stores their start states; the deepest level stores all ``leaf + 1`` nodes.
-    Each level is traced once, so compile time grows with ``depth``, not with ``K``.
-    """
-
-    branch: int
-    depth: int
-    leaf: int
-
-    @property
-    def slots(self) -> int:
-        return self.branch**self.depth * self.leaf
-
-    @property
-    def nodes(self) -> int:
-        """States held at once during the sweep, about ``depth * branch + leaf``."""
-        return self.depth * self.branch + self.leaf + 1
-
-    @classmethod
-    def fit(cls, steps: int, branch: int, depth: int) -> "Scheme":
-        """The shortest leaf that covers ``steps`` with this branching."""
-        return cls(branch, depth, -(-steps // branch**depth))
 
 
 ForwardStep = Callable[[Float[Array, " P"]], tuple[Float[Array, " P"], Float[Array, " P"]]]
@@ -101,35 +51,7 @@ def hermite(left: Node, right: Node, h: float, s: float) -> Float[Array, " P"]:
     return h00 * left.u + (h10 * h) * left.f + h01 * right.u + (h11 * h) * right.f
 
 
-def _auto_scheme(steps: int, budget_nodes: int) -> Scheme:
-    """The fewest levels whose nodes fit the budget, else the scheme with the fewest nodes."""
-    candidates = []
-    for depth in range(1, max(1, math.ceil(math.log2(steps)))):
-        branch = max(2, math.ceil(steps ** (1.0 / (depth + 1)) - 1e-9))
-        scheme = Scheme.fit(steps, branch, depth)
-        if scheme.nodes <= budget_nodes:
-            return scheme
-        candidates.append((scheme.nodes, depth, scheme))
-    return min(candidates)[2]
-
-
-def resolve_checkpoints(checkpoints: Checkpoints, steps: int, nodes_bytes: int) -> Scheme | None:
-    """Turn the user's setting into ``None`` (store every node) or a :class:`Scheme`.
-
-    ``nodes_bytes`` is the memory of one stored node for one task. An integer ``c`` is one
-    level of ``c`` stored segment starts.
-    """
-    if checkpoints == "auto":
-        budget_nodes = AUTO_STORE_BYTES // max(1, nodes_bytes)
-        if steps + 1 <= budget_nodes or steps < 4:
-            return None
-        return _auto_scheme(steps, budget_nodes)
-    if checkpoints is None or checkpoints >= steps:
-        return None
-    return Scheme.fit(steps, checkpoints, 1)
-
-
-def _solve(forward_step: ForwardStep, u0, length: int, keep: bool, keep_field: bool):
+def _solve(forward_step: ForwardStep, u0, length: int, keep: bool, keep_field: bool, unroll: int | None):
     """Run ``length`` steps; optionally return the nodes at the start of each step."""
 
     def body(u, _):
@@ -138,10 +60,10 @@ def _solve(forward_step: ForwardStep, u0, length: int, keep: bool, keep_field: b
             return u_next, None
         return u_next, Node(u, f if keep_field else None)
 
-    return time_scan(body, u0, length=length)
+    return time_scan(body, u0, length=length, unroll=unroll)
 
 
-def _sweep(backward_step: BackwardStep, carry, nodes: Node, right: Node, active=None):
+def _sweep(backward_step: BackwardStep, carry, nodes: Node, right: Node, unroll: int | None, active=None):
     """Reverse sweep over stored nodes ending at ``right``; returns the carry at the start.
 
     ``active`` (bool per step, optional) marks the steps to apply; others leave the carry.
@@ -156,7 +78,7 @@ def _sweep(backward_step: BackwardStep, carry, nodes: Node, right: Node, active=
             inner = backward_step(inner, left, right_node)
         return (inner, left), None
 
-    (carry, _), _ = time_scan(body, (carry, right), (nodes, active), reverse=True)
+    (carry, _), _ = time_scan(body, (carry, right), (nodes, active), reverse=True, unroll=unroll)
     return carry
 
 
@@ -169,6 +91,7 @@ def forward_and_sweep(
     steps: int,
     scheme: Scheme | None,
     keep_field: bool,
+    unroll: int | None,
 ) -> tuple[Any, Any]:
     """Solve forward from ``u0``, then sweep backward from the terminal condition.
 
@@ -180,8 +103,9 @@ def forward_and_sweep(
         u0: the initial state.
         steps: ``K``.
         scheme: ``None`` to store every node, else how to checkpoint (from
-            :func:`resolve_checkpoints`).
+            :func:`amaml._checkpoints.resolve_checkpoints`).
         keep_field: whether nodes carry the vector-field value (dense output).
+        unroll: steps per scan iteration of the time loops (``None``: by backend).
 
     Returns:
         ``(aux, carry_0)``.
@@ -191,9 +115,9 @@ def forward_and_sweep(
         return Node(u, vector_field(u) if keep_field else None)
 
     if scheme is None:
-        u_final, nodes = _solve(forward_step, u0, steps, True, keep_field)
+        u_final, nodes = _solve(forward_step, u0, steps, True, keep_field, unroll)
         aux, carry = terminal(u_final)
-        return aux, _sweep(backward_step, carry, nodes, end_node(u_final))
+        return aux, _sweep(backward_step, carry, nodes, end_node(u_final), unroll)
 
     padding = scheme.slots - steps
     lengths = [scheme.branch ** (scheme.depth - k) * scheme.leaf for k in range(scheme.depth + 1)]
@@ -207,7 +131,7 @@ def forward_and_sweep(
             v_next, f = masked_step(v, index)
             return v_next, (Node(v, f if keep_field else None) if keep else None)
 
-        return time_scan(body, u, first + jnp.arange(length))
+        return time_scan(body, u, first + jnp.arange(length), unroll=unroll)
 
     def split_forward(u, first, level):
         """Run one segment of ``level``, keeping the starts (state, index) of its parts."""
@@ -232,7 +156,7 @@ def forward_and_sweep(
         if level == scheme.depth:
             _, nodes = run(u, first, scheme.leaf, True)
             active = first + jnp.arange(scheme.leaf) >= padding
-            carry = _sweep(backward_step, carry, nodes, right, active)
+            carry = _sweep(backward_step, carry, nodes, right, unroll, active)
             return carry, jax.tree_util.tree_map(lambda x: x[0], nodes)
         _, starts = split_forward(u, first, level)
         return sweep_level(level, starts, carry, right)
@@ -241,7 +165,3 @@ def forward_and_sweep(
     aux, carry = terminal(u_final)
     return aux, sweep_level(0, starts, carry, end_node(u_final))[0]
 
-
-def node_bytes(theta: Float[Array, " P"], keep_field: bool) -> int:
-    """Bytes of one stored node for one task."""
-    return theta.size * jnp.dtype(theta.dtype).itemsize * (2 if keep_field else 1)

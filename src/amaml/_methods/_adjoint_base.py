@@ -1,0 +1,128 @@
+"""The base of both adjoint methods: a proximal flow, checkpoints, and the sweep."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from typing import Any
+
+import jax
+from jaxtyping import Array, Float
+
+from .. import _validate
+from .._checkpoints import Checkpoints, CheckpointPlan, node_bytes, plan, resolve_checkpoints
+from .._fields import option
+from .._flow import FlatLoss, GradientFlow, meta_objective
+from .._solvers import AbstractSolver
+from .._sweep import Node, forward_and_sweep
+from .._task import Task
+from ._base import SOLVERS, AbstractMetaMethod
+
+BackwardStep = Callable[[GradientFlow, Any, Node, Node], Any]
+"""``(flow, carry, node_j, node_{j+1}) -> carry`` over one step, from ``t_{j+1}`` to ``t_j``."""
+
+DEFAULT_MEMORY_BUDGET = 16 * 2**20
+"""The default ``memory_budget`` (bytes per task) of ``checkpoints="auto"``: 16 MiB."""
+
+
+class AbstractAdjointMethod(AbstractMetaMethod):
+    r"""A method that solves the inner flow forward and sweeps an adjoint backward.
+
+    No fields: the final classes declare them. The inner objective and the meta-loss share
+    the proximal weight ``prox`` (:math:`\lambda`), the inner loop is the ``forward``
+    scheme, and ``checkpoints`` with ``memory_budget`` decides how the forward states are
+    kept for the backward sweep (see :mod:`amaml._checkpoints` and
+    :func:`amaml.checkpoint_plan`).
+
+    Abstract attributes (beyond :class:`AbstractMetaMethod`'s):
+        forward: the forward scheme, which is the inner solver.
+        prox: proximal weight :math:`\lambda \ge 0` of both the inner loss and the meta-loss.
+        checkpoints: ``None``, an integer, or ``"auto"`` (see :mod:`amaml._checkpoints`).
+        memory_budget: bytes per task that ``checkpoints="auto"`` may spend on storing
+            every state before it checkpoints.
+        keeps_vector_field: whether the backward sweep needs ``f(u_j)`` at the nodes
+            (dense output).
+    """
+
+    forward: AbstractSolver
+    prox: float
+    checkpoints: Checkpoints
+    memory_budget: int
+    keeps_vector_field: bool
+
+    def _check_adjoint(self) -> None:
+        """The checks of the shared adjoint options; each final ``__post_init__`` calls it."""
+        self._check_common()
+        _validate.instance_of("forward", self.forward, AbstractSolver, SOLVERS)
+        _validate.nonnegative_float("prox", self.prox)
+        _validate.checkpoints("checkpoints", self.checkpoints)
+        _validate.positive_int("memory_budget", self.memory_budget)
+
+    @property
+    def inner_solver(self) -> AbstractSolver:
+        """The forward scheme."""
+        return self.forward
+
+    @property
+    def inner_prox(self) -> float:
+        return self.prox
+
+    @property
+    def meta_prox(self) -> float:
+        return self.prox
+
+    def checkpoint_plan(self, theta: Float[Array, " P"]) -> CheckpointPlan:
+        """What the sweep keeps of the forward trajectory for flat parameters ``theta``."""
+        nbytes = node_bytes(theta, self.keeps_vector_field)
+        scheme = resolve_checkpoints(self.checkpoints, self.steps, nbytes, self.memory_budget)
+        return plan(scheme, self.steps, nbytes)
+
+    def sweep(
+        self,
+        loss: FlatLoss,
+        theta: Float[Array, " P"],
+        task: Task,
+        init_carry: Callable[[Float[Array, " P"], Float[Array, " P"]], Any],
+        backward_step: BackwardStep,
+    ) -> tuple[Float[Array, ""], Any]:
+        """Solve forward, then sweep a reverse carry from ``t = T`` back to ``t = 0``.
+
+        The terminal condition comes from differentiating the meta-loss ``J(u_K, theta)``:
+        the carry starts at ``init_carry(dJ/du_K, dJ/dtheta)`` (``u_K`` fixed in the second).
+
+        Returns:
+            ``(J, carry at t = 0)``.
+        """
+        flow = self.flow(loss, theta, task.support_x, task.support_y)
+        objective = meta_objective(loss, task.query_x, task.query_y, self.meta_prox)
+        solver, h = self.inner_solver, self.step_size
+
+        def forward_step(u):
+            return solver.step(flow.stage_field, u, h)
+
+        def terminal(u_final):
+            value, (adjoint, explicit) = jax.value_and_grad(objective, argnums=(0, 1))(u_final, theta)
+            return value, init_carry(adjoint, explicit)
+
+        def step(carry, left, right):
+            return backward_step(flow, carry, left, right)
+
+        keep = self.keeps_vector_field
+        scheme = resolve_checkpoints(self.checkpoints, self.steps, node_bytes(theta, keep), self.memory_budget)
+        return forward_and_sweep(
+            forward_step, flow.vector_field, step, terminal, theta, self.steps, scheme, keep, self.unroll
+        )
+
+
+def prox_option():
+    return option(0.0, doc="proximal weight lambda >= 0 of the inner loss and the meta-loss; 0: none")
+
+
+def checkpoints_option():
+    return option("auto", doc='stored states: None (all K+1), an integer c (at most c, one extra solve), '
+                              'or "auto" (all within memory_budget, else recursive)')
+
+
+def memory_budget_option():
+    return option(DEFAULT_MEMORY_BUDGET, doc='bytes per task that checkpoints="auto" may spend storing every state '
+                                             '(default 16 MiB)')
