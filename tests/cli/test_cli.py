@@ -134,7 +134,7 @@ def test_config_show_prints_types_defaults_meanings_as_json_that_config_accepts(
     (["train", "--run-dir", "x", "--set", "tasks.family=cosine"], ["`tasks.family`", "valid names are"]),
     (["train", "--run-dir", "x", "--set", "learning_rate=0.1"], ["SECTION.KEY=VALUE"]),
     (["train", "--run-dir", "x", "--set", "method.name=fomaml", "--set", "method.prox=3"],
-     ["`method.prox` does not apply", "name 'fomaml'", "step_size"]),
+     ["`method.prox` does not apply", "method 'fomaml'", "step_size"]),
     (["train", "--run-dir", "x", "--set", "optimiser.name=adam"], ["unknown config section 'optimiser'"]),
     (["reproduce", "synthetic", "--budget", "huge"], ["valid names are"]),
     (["eval", "/nonexistent/run"], ["no config.json"]),

@@ -37,8 +37,7 @@ def options(cls: type) -> list[dataclasses.Field]:
     """The fields of ``cls`` a configuration sets: the ``__init__`` fields declared with a
     meaning (:func:`amaml._fields.option`). Others, such as a task family's ``dtype`` (set
     from the run's dtype), are not configuration keys."""
-    documented = [f for f in dataclasses.fields(cls) if f.init and doc_of(f)]
-    return documented or [f for f in dataclasses.fields(cls) if f.init and f.name != "dtype"]  # TEMP until merge
+    return [f for f in dataclasses.fields(cls) if f.init and doc_of(f)]
 
 
 def default_of(field: dataclasses.Field) -> Any:

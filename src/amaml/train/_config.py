@@ -160,7 +160,8 @@ def _section_from(section: Section, given: Mapping[str, Any], base_obj: Any) -> 
     stray = sorted(k for k in given if k != section.tag and k not in used)
     if stray:
         keys = _section_dict(obj, section)
-        chosen = ", ".join(f"{k} {v!r}" for k, v in keys.items() if k == section.tag or k in _kind_keys(obj))
+        chosen = ", ".join(f"{section.name if k == 'name' else k} {v!r}" for k, v in keys.items()
+                           if k == section.tag or k in _kind_keys(obj))
         raise ValueError(f"`{section.name}.{stray[0]}` does not apply" + (f" ({chosen})" if chosen else "")
                          + f"; the keys of `{section.name}` are: {', '.join(keys)}.")
     return obj
