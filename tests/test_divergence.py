@@ -110,3 +110,65 @@ def test_power_iteration_finds_the_largest_positive_eigenvalue_under_negative_cu
     d = jnp.array([-5.0, 1.0, 3.0])
     flow = GradientFlow(lambda u, x, y: 0.5 * jnp.sum(d * u**2), None, None, jnp.array([0.3, -0.2, 0.5]))
     assert float(largest_eigenvalue(flow)) == pytest.approx(3.0, rel=1e-6)
+
+
+def exploding_problem():
+    """Task BAD with h * lambda_max = 4: the inner loop grows by 3x a step, its loss by ~9x."""
+    params, tasks = problem()
+    hessian, _ = quadratic(tasks.support_x[BAD], tasks.support_y[BAD])
+    lam = float(np.linalg.eigvalsh(np.asarray(hessian))[-1])
+    return params, tasks, 4.0 / lam
+
+
+def test_an_exploding_but_finite_meta_loss_counts_as_diverged():
+    params, tasks, h = exploding_problem()
+    method = amaml.MAML(68, h)
+    optimizer = optax.sgd(0.1)
+    state = optimizer.init(params)
+    values = jax.vmap(lambda t: amaml.meta_value_and_grad(method, LOSS, params, jax.tree_util.tree_map(
+        lambda a: a[None], t), max_meta_loss=None)[0])(tasks)
+    assert 1e50 < float(values[BAD]) < 1e100 and np.all(np.isfinite(values))  # huge, not overflowed
+    assert np.all(np.asarray(values[np.arange(3) != BAD]) < 1e3)
+
+    # Without the threshold (the old guard) the update goes through, poisoned by ~1e65.
+    let_through = amaml.meta_train_step(method, LOSS, optimizer, params, state, tasks, max_meta_loss=None)
+    assert not bool(let_through.diverged.any())
+    assert max(float(jnp.max(jnp.abs(a))) for a in jax.tree_util.tree_leaves(let_through.params)) > 1e30
+
+    step = jax.jit(lambda p, s, t: amaml.meta_train_step(method, LOSS, optimizer, p, s, t))
+    result = step(params, state, tasks)
+    assert np.array_equal(np.asarray(result.diverged), np.arange(3) == BAD)
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(result.params),
+                                                     jax.tree_util.tree_leaves(params)))
+    with pytest.raises(amaml.DivergenceError) as caught:
+        amaml.raise_if_diverged(result.diverged, method, LOSS, params, tasks)
+    error = caught.value
+    assert error.phase == "meta-loss" and error.exceeded and error.step is None and error.task == BAD
+    assert error.meta_loss == pytest.approx(float(values[BAD]), rel=1e-9)
+    text = str(error)
+    assert "meta-loss" in text and "exceeds max_meta_loss=1e+10" in text and "non-finite" not in text
+    assert "raise max_meta_loss" in text and "skip_diverged=True" in text
+
+    # The advice names the caller's own knobs.
+    knobs = amaml.DivergenceKnobs(skip="meta.on_divergence = skip", threshold="meta.max_meta_loss",
+                                  step_size="method.step_size")
+    with pytest.raises(amaml.DivergenceError) as caught:
+        amaml.raise_if_diverged(result.diverged, method, LOSS, params, tasks, knobs=knobs)
+    text = str(caught.value)
+    assert "meta.on_divergence = skip" in text and "raise meta.max_meta_loss" in text
+    assert "method.step_size=" in text and "skip_diverged" not in text
+
+    # The eager check in meta_value_and_grad uses the same threshold, and can be relaxed.
+    with pytest.raises(amaml.DivergenceError, match="max_meta_loss"):
+        amaml.meta_value_and_grad(method, LOSS, params, tasks)
+    amaml.meta_value_and_grad(method, LOSS, params, tasks, max_meta_loss=1e100)
+    with pytest.raises(ValueError, match="`max_meta_loss`"):
+        amaml.meta_value_and_grad(method, LOSS, params, tasks, max_meta_loss=-1.0)
+
+
+def test_task_diverged_threshold():
+    values = jnp.array([1.0, -2e10, jnp.nan, 5e9])
+    grads = jnp.zeros((4, 2))
+    assert amaml.task_diverged(values, grads).tolist() == [False, True, True, False]
+    assert amaml.task_diverged(values, grads, 1e9).tolist() == [False, True, True, True]
+    assert amaml.task_diverged(values, grads, None).tolist() == [False, False, True, False]

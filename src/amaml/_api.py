@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree, Shaped
 
 from ._checkpoints import CheckpointPlan
-from ._divergence import raise_if_diverged, task_diverged
+from ._divergence import MAX_META_LOSS, check_max_meta_loss, raise_if_diverged, task_diverged
 from ._methods import AbstractMetaMethod
 from ._methods._adjoint_base import AbstractAdjointMethod
 from ._params import flat_loss, flatten
@@ -24,6 +24,8 @@ def meta_value_and_grad(
     loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
     params: PyTree,
     tasks: Task,
+    *,
+    max_meta_loss: float | None = MAX_META_LOSS,
 ) -> tuple[Float[Array, ""], PyTree]:
     r"""Mean meta-loss over a batch of tasks and the method's gradient of it.
 
@@ -40,8 +42,9 @@ def meta_value_and_grad(
     ``jax.jit`` (close over ``method`` and ``loss_fn``, or mark them static).
 
     Divergence: called eagerly, a task whose trajectory, meta-loss or adjoint is
-    non-finite raises :class:`DivergenceError` (task, step, suggested step size). Under
-    ``jax.jit`` non-finite values propagate into the result; :func:`meta_train_step`
+    non-finite, or whose meta-loss magnitude exceeds ``max_meta_loss``, raises
+    :class:`DivergenceError` (task, phase, step, suggested step size). Under ``jax.jit``
+    nothing is checked and the values propagate into the result; :func:`meta_train_step`
     guards the update and reports the diverged tasks instead.
 
     Args:
@@ -49,14 +52,22 @@ def meta_value_and_grad(
         loss_fn: ``loss_fn(params, x, y) -> scalar``.
         params: the meta-parameters :math:`\theta`, any pytree of floating arrays of one dtype.
         tasks: a batch of tasks (:class:`Task` with a leading task axis on every array).
+        max_meta_loss: (keyword-only) called eagerly, a task whose meta-loss magnitude
+            exceeds this counts as diverged (default ``1e10``); ``None`` checks finiteness only.
 
     Returns:
         ``(meta_loss, grad)``; ``grad`` has the structure and dtype of ``params``. Gradient
         sign convention as ``jax.grad``: descend along ``-grad``.
+
+    Raises:
+        TypeError, ValueError: for invalid arguments, before any computation.
+        DivergenceError: called eagerly, when a task diverged (see above).
     """
+    check_max_meta_loss(max_meta_loss)
     values, grads, unravel = per_task_value_and_grad(method, loss_fn, params, tasks)
     if not isinstance(values, jax.core.Tracer):  # called eagerly: the values are at hand
-        raise_if_diverged(task_diverged(values, grads), method, loss_fn, params, tasks)
+        raise_if_diverged(task_diverged(values, grads, max_meta_loss), method, loss_fn, params, tasks,
+                          max_meta_loss=max_meta_loss)
     return jnp.mean(values), unravel(jnp.mean(grads, axis=0))
 
 

@@ -10,18 +10,22 @@ Detection is one ``isfinite`` reduction per task on the per-task meta-loss and
 meta-gradient, so it costs nothing inside the inner loop and needs no host callback: a
 non-finite state or adjoint anywhere along a trajectory poisons both. Diagnosis -- which
 step, what curvature, what step size to use -- re-runs the failing task's forward
-trajectory only after a failure has been seen.
+trajectory only after a failure has been seen. A finite but exploding meta-loss (larger
+in magnitude than ``max_meta_loss``, default ``1e10``) counts as diverged too.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, PyTree
 
+from . import _validate
 from ._flow import FlatLoss, GradientFlow
 from ._methods import AbstractMetaMethod
 from ._params import flat_loss, flatten
@@ -31,14 +35,36 @@ from ._task import Task
 POWER_ITERATIONS = 100
 
 
+MAX_META_LOSS = 1e10
+"""The default ``max_meta_loss``: a task whose meta-loss magnitude exceeds it counts as diverged."""
+
+
+class DivergenceKnobs(NamedTuple):
+    """How the caller spells the settings that :class:`DivergenceError`'s advice names.
+
+    The defaults are the Python keywords; a training run passes its own config keys, e.g.
+    ``DivergenceKnobs(skip="meta.on_divergence = skip", threshold="meta.max_meta_loss",
+    step_size="method.step_size")``.
+
+    Attributes:
+        skip: what opts in to dropping diverged tasks from the meta-gradient.
+        threshold: the name of the meta-loss threshold (``max_meta_loss``).
+        step_size: the name of the inner step size.
+    """
+
+    skip: str = "skip_diverged=True"
+    threshold: str = "max_meta_loss"
+    step_size: str = "step_size"
+
+
 class DivergenceError(RuntimeError):
-    """A task's inner trajectory, meta-loss or adjoint became non-finite.
+    """A task's inner trajectory, meta-loss or adjoint became non-finite, or its meta-loss exploded.
 
     Attributes:
         task: index of the (first) diverged task in its batch.
         step: first inner step whose state or support loss is non-finite (``1 <= step <=
             steps``), or ``None`` when the forward trajectory stayed finite and only the
-            meta-loss or the backward sweep overflowed.
+            meta-loss or the backward sweep failed.
         phase: ``"forward"``, ``"meta-loss"`` or ``"backward"``.
         step_size: the inner step size in use.
         largest_eigenvalue: power-iteration estimate of the largest eigenvalue of the
@@ -46,31 +72,61 @@ class DivergenceError(RuntimeError):
         suggested_step_size: ``1 / largest_eigenvalue``, half the gradient-descent
             stability limit, leaving room for the curvature to grow during training.
         count: how many tasks of the batch diverged.
+        meta_loss: the task's meta-loss when it was finite (``None`` otherwise).
+        max_meta_loss: the threshold in force (``None``: disabled).
+        exceeded: whether the meta-loss was finite but larger in magnitude than
+            ``max_meta_loss`` (an exploding trajectory that has not overflowed yet).
+        knobs: the :class:`DivergenceKnobs` the advice names.
     """
 
     def __init__(self, task: int, step: int | None, phase: str, step_size: float,
-                 largest_eigenvalue: float, count: int = 1):
+                 largest_eigenvalue: float, count: int = 1, *, meta_loss: float | None = None,
+                 max_meta_loss: float | None = None, knobs: DivergenceKnobs = DivergenceKnobs()):
         self.task, self.step, self.phase, self.count = task, step, phase, count
         self.step_size, self.largest_eigenvalue = step_size, largest_eigenvalue
+        self.meta_loss, self.max_meta_loss, self.knobs = meta_loss, max_meta_loss, knobs
+        self.exceeded = (phase == "meta-loss" and meta_loss is not None and max_meta_loss is not None
+                         and math.isfinite(meta_loss) and abs(meta_loss) > max_meta_loss)
         self.suggested_step_size = 1.0 / largest_eigenvalue if largest_eigenvalue > 0 else None
         where = f"at inner step {step}" if step is not None else f"in the {phase}"
-        text = (f"task {task} of the batch diverged {where} ({count} task(s) in all): a non-finite "
-                f"{'state' if phase == 'forward' else phase} with step_size={step_size:g}.")
+        if self.exceeded:
+            what = (f"its meta-loss {meta_loss:.3g} is finite but exceeds {knobs.threshold}={max_meta_loss:g} "
+                    f"(the inner trajectory is exploding)")
+        else:
+            what = f"a non-finite {'state' if phase == 'forward' else phase}"
+        text = f"task {task} of the batch diverged {where} ({count} task(s) in all): {what}, with {knobs.step_size}={step_size:g}."
         if largest_eigenvalue > 0:
             text += (f" The largest Hessian eigenvalue at the meta-parameters is about "
                      f"{largest_eigenvalue:.4g}, so h * lambda_max = {step_size * largest_eigenvalue:.3g} "
-                     f"(gradient descent needs h * lambda_max < 2); try step_size <= "
+                     f"(gradient descent needs h * lambda_max < 2); try {knobs.step_size} <= "
                      f"{self.suggested_step_size:.3g}")
             if step_size * largest_eigenvalue < 2:
                 text += ", or smaller: the curvature grew along the trajectory"
             text += "."
-        text += " To drop diverged tasks from the meta-gradient instead, opt in with skip_diverged=True."
+        if self.exceeded:
+            text += f" If meta-losses this large are expected, raise {knobs.threshold} (None disables the check)."
+        text += f" To drop diverged tasks from the meta-gradient instead, opt in with {knobs.skip}."
         super().__init__(text)
 
 
-def task_diverged(values: Float[Array, " B"], grads: Float[Array, "B P"]) -> Bool[Array, " B"]:
-    """Per task: is its meta-loss or any meta-gradient entry non-finite? (jittable)"""
-    return ~(jnp.isfinite(values) & jnp.all(jnp.isfinite(grads), axis=1))
+def check_max_meta_loss(max_meta_loss: float | None) -> float | None:
+    """``None``, or a positive finite threshold (a clear error otherwise)."""
+    return None if max_meta_loss is None else _validate.positive_float("max_meta_loss", max_meta_loss)
+
+
+def task_diverged(values: Float[Array, " B"], grads: Float[Array, "B P"],
+                  max_meta_loss: float | None = MAX_META_LOSS) -> Bool[Array, " B"]:
+    """Per task: did it diverge? (jittable)
+
+    A task diverged when its meta-loss or any meta-gradient entry is non-finite, or when
+    its meta-loss magnitude exceeds ``max_meta_loss`` (``None`` disables that check): in
+    float64 an unstable inner loop can reach losses of 1e65 or 1e198 long before it
+    overflows, and such a meta-gradient is as useless as a NaN.
+    """
+    diverged = ~(jnp.isfinite(values) & jnp.all(jnp.isfinite(grads), axis=1))
+    if check_max_meta_loss(max_meta_loss) is not None:
+        diverged = diverged | (jnp.abs(values) > max_meta_loss)
+    return diverged
 
 
 def largest_eigenvalue(flow: GradientFlow, iterations: int = POWER_ITERATIONS) -> Float[Array, ""]:
@@ -111,8 +167,8 @@ def first_nonfinite_step(method: AbstractMetaMethod, loss: FlatLoss, theta: Floa
     return first
 
 
-def diagnose(method: AbstractMetaMethod, loss_fn: Callable, params: PyTree, tasks: Task,
-             diverged) -> DivergenceError:
+def diagnose(method: AbstractMetaMethod, loss_fn: Callable, params: PyTree, tasks: Task, diverged,
+             max_meta_loss: float | None = MAX_META_LOSS, knobs: DivergenceKnobs = DivergenceKnobs()) -> DivergenceError:
     """The error describing the first diverged task of a batch (run eagerly, after a failure)."""
     diverged = np.asarray(diverged)
     index = int(np.flatnonzero(diverged)[0])
@@ -120,24 +176,39 @@ def diagnose(method: AbstractMetaMethod, loss_fn: Callable, params: PyTree, task
     loss = flat_loss(loss_fn, unravel)
     task = jax.tree_util.tree_map(lambda a: a[index], tasks)
     step = int(jax.jit(first_nonfinite_step, static_argnums=(0, 1))(method, loss, theta, task))
+    value = None
     if step:
         phase = "forward"
     else:
-        value = method.value(loss, theta, task)
-        phase = "backward" if bool(jnp.isfinite(value)) else "meta-loss"
+        value = float(method.value(loss, theta, task))
+        too_large = max_meta_loss is not None and abs(value) > max_meta_loss
+        phase = "backward" if math.isfinite(value) and not too_large else "meta-loss"
     eigenvalue = float(jax.jit(lambda t, x, y: largest_eigenvalue(method.flow(loss, t, x, y)))(
         theta, task.support_x, task.support_y))
-    return DivergenceError(index, step or None, phase, method.step_size, eigenvalue, int(diverged.sum()))
+    return DivergenceError(index, step or None, phase, method.step_size, eigenvalue, int(diverged.sum()),
+                           meta_loss=value if value is not None and math.isfinite(value) else None,
+                           max_meta_loss=max_meta_loss, knobs=knobs)
 
 
 def raise_if_diverged(diverged: Bool[Array, " B"], method: AbstractMetaMethod, loss_fn: Callable,
-                      params: PyTree, tasks: Task) -> None:
+                      params: PyTree, tasks: Task, *, max_meta_loss: float | None = MAX_META_LOSS,
+                      knobs: DivergenceKnobs = DivergenceKnobs()) -> None:
     """Raise :class:`DivergenceError` if any task of the batch diverged (call outside jit).
 
     ``diverged`` is the per-task mask returned by :func:`amaml.meta_train_step`; ``params``
     are the meta-parameters the step started from (a guarded step leaves them unchanged)
     and ``tasks`` the batch it used. Costs one host transfer of ``B`` booleans when
     nothing diverged.
+
+    Args:
+        diverged, method, loss_fn, params, tasks: as above.
+        max_meta_loss: the threshold the step used (pass the same value as to
+            :func:`amaml.meta_train_step`), so that the error can say whether the meta-loss
+            was non-finite or only too large.
+        knobs: how the advice names the caller's settings, e.g. a run's config keys.
+
+    Raises:
+        DivergenceError: describing the first diverged task (phase, step, step size).
     """
     if np.any(np.asarray(diverged)):
-        raise diagnose(method, loss_fn, params, tasks, diverged)
+        raise diagnose(method, loss_fn, params, tasks, diverged, check_max_meta_loss(max_meta_loss), knobs)

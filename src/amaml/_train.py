@@ -11,7 +11,7 @@ import optax
 from jaxtyping import Array, Bool, Float, PyTree
 
 from ._api import per_task_value_and_grad
-from ._divergence import task_diverged
+from ._divergence import MAX_META_LOSS, task_diverged
 from ._methods import AbstractMetaMethod
 from ._task import Task
 
@@ -22,7 +22,8 @@ class MetaStep(NamedTuple):
     Attributes:
         params, opt_state: after the update (unchanged if the update was withheld).
         meta_loss: mean meta-loss at the old params over the tasks that entered the mean.
-        diverged: per task, whether its meta-loss or meta-gradient was non-finite, ``(B,)``.
+        diverged: per task, whether its meta-loss or meta-gradient was non-finite or its
+            meta-loss exceeded ``max_meta_loss``, ``(B,)``.
     """
 
     params: PyTree
@@ -40,6 +41,7 @@ def meta_train_step(
     tasks: Task,
     *,
     skip_diverged: bool = False,
+    max_meta_loss: float | None = MAX_META_LOSS,
 ) -> MetaStep:
     """One meta-update: ``theta <- theta + optimizer(meta-gradient)``, guarded against NaN.
 
@@ -47,16 +49,29 @@ def meta_train_step(
     is :math:`\\theta \\leftarrow \\theta - \\mathrm{lr}\\, g` with ``g`` the mean of the
     tasks' meta-gradients as in :func:`meta_value_and_grad`.
 
-    A non-finite meta-loss or meta-gradient of any task never reaches ``theta``. By
+    A non-finite meta-loss or meta-gradient of any task, or a meta-loss whose magnitude
+    exceeds ``max_meta_loss`` (an exploding but still finite inner loop), never reaches
+    ``theta``. By
     default such a step is withheld (params and optimiser state come back unchanged) and
     ``diverged`` says which tasks failed; pass it to :func:`raise_if_diverged` outside jit
     to get a :class:`DivergenceError` with the task, the step and a step-size suggestion.
     With ``skip_diverged=True`` the diverged tasks are dropped and the update uses the
     mean over the others (withheld only if every task diverged); count them with
     ``diverged.sum()``.
+
+    Args:
+        method, loss_fn, params, tasks: as for :func:`meta_value_and_grad`.
+        optimizer, opt_state: an optax transformation and its state.
+        skip_diverged: (keyword-only) drop diverged tasks instead of withholding the step.
+        max_meta_loss: (keyword-only) a task whose meta-loss magnitude exceeds it counts as
+            diverged (default ``1e10``); ``None`` disables the check (finiteness only). Pass
+            the same value to :func:`raise_if_diverged`.
+
+    Returns:
+        A :class:`MetaStep`.
     """
     values, grads, unravel = per_task_value_and_grad(method, loss_fn, params, tasks)
-    diverged = task_diverged(values, grads)
+    diverged = task_diverged(values, grads, max_meta_loss)
     healthy = ~diverged
     if skip_diverged:
         count = jnp.sum(healthy)
