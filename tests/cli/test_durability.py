@@ -101,7 +101,8 @@ def test_a_diverging_run_stops_with_task_step_and_advice_and_keeps_finite_theta(
     run = tmp_path / "run"
     assert main(["train", "--quiet", "--run-dir", str(run), *BLOWUP]) == 3
     err = capsys.readouterr().err
-    assert "diverged at inner step" in err and "task " in err and "try step_size <=" in err
+    assert "diverged at inner step" in err and "task " in err and "try method.step_size <=" in err
+    assert "meta.on_divergence=skip" in err and "skip_diverged" not in err  # the CLI's own knobs
     [checkpoint] = run.glob("ckpt_*.npz")  # the state before the failed update, saved
     assert checkpoint.name == "ckpt_00000000.npz"
     assert all_finite(checkpoint_arrays(checkpoint))

@@ -204,11 +204,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_scaling(args: argparse.Namespace) -> int:
     from ..experiments import git_commit, header, run_scaling, write_scaling_report
+    from ..experiments._scaling import check_scaling
 
     try:
         devices = [int(d) for d in _names(args.devices)]
     except ValueError:
         raise ValueError(f"`--devices` must be comma-separated positive integers, got {args.devices!r}.") from None
+    check_scaling(args.workload, args.method, args.steps, args.batch, devices, args.repeats, prefix="--")
     commit = git_commit()
     with point_progress(len(devices), "scaling", args.quiet) as progress:
         result = run_scaling(args.workload, args.method, args.steps, args.batch, devices, _dtype(args.dtype),

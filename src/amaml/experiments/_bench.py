@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli._bench_worker import BENCH_METHODS
+from ._bench_worker import BENCH_METHODS
 from .._registry import Registry
 from ._report import atomic_write_figure, atomic_write_text
 

@@ -27,6 +27,25 @@ def device_env(devices: int) -> dict[str, str]:
     return {**os.environ, "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count={devices}".strip()}
 
 
+def check_scaling(workload_name: str, method: str, steps: int, batch: int, devices: list[int], repeats: int,
+                  prefix: str = "") -> None:
+    """Check :func:`run_scaling`'s arguments (named ``prefix + name``, e.g. ``--batch``) before any work.
+
+    Raises:
+        ValueError, TypeError: for an unknown workload or method, non-positive sizes, or a
+            meta-batch that some device count does not divide.
+    """
+    WORKLOADS.lookup(workload_name)
+    BENCH_METHOD_NAMES.lookup(method)
+    if not devices:
+        raise ValueError(f"`{prefix}devices` must list at least one device count.")
+    for name, value in (("batch", batch), ("steps", steps), ("repeats", repeats), *(("devices", d) for d in devices)):
+        _validate.positive_int(prefix + name, value)
+    uneven = [d for d in devices if batch % d]
+    if uneven:
+        raise ValueError(f"`{prefix}batch` ({batch}) must be a multiple of every device count; not of {uneven}.")
+
+
 def run_scaling(workload_name: str, method: str, steps: int, batch: int, devices: list[int], dtype: str,
                 repeats: int, timeout: float, progress=None) -> dict:
     """Seconds per meta-update for each device count; returns ``{"workload": ..., "rows": [...]}``.
@@ -35,15 +54,7 @@ def run_scaling(workload_name: str, method: str, steps: int, batch: int, devices
         ValueError: for an unknown workload or method, non-positive sizes, or a meta-batch
             that some device count does not divide; all before any measurement.
     """
-    WORKLOADS.lookup(workload_name)
-    BENCH_METHOD_NAMES.lookup(method)
-    if not devices:
-        raise ValueError("`devices` must list at least one device count.")
-    for name, value in (("batch", batch), ("steps", steps), ("repeats", repeats), *(("devices", d) for d in devices)):
-        _validate.positive_int(name, value)
-    uneven = [d for d in devices if batch % d]
-    if uneven:
-        raise ValueError(f"`batch` ({batch}) must be a multiple of every device count; not of {uneven}.")
+    check_scaling(workload_name, method, steps, batch, devices, repeats)
     workload = dataclasses.replace(WORKLOADS[workload_name], batch=batch, steps=(steps,), methods=(method,))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

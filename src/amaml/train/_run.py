@@ -16,7 +16,7 @@ import optax
 from jax.sharding import Mesh
 
 from .. import distributed
-from .._divergence import raise_if_diverged
+from .._divergence import DivergenceKnobs, raise_if_diverged
 from .._io import atomic_write_text
 from ._checkpoint import RunLock, append_metrics, load_latest_checkpoint, save_checkpoint, truncate_metrics
 from ._config import RunConfig
@@ -81,6 +81,8 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 ProgressFn = Callable[[Progress], None]
+KNOBS = DivergenceKnobs(skip="meta.on_divergence=skip", threshold="meta.max_meta_loss", step_size="method.step_size")
+"""A diverged run's advice names the configuration's keys (as typed after ``--set``)."""
 
 
 def _plan(config: RunConfig | None, run_dir: Path) -> tuple[RunConfig, str]:
@@ -191,7 +193,7 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
         params, opt_state = distributed.replicate((params, opt_state), mesh)
     batch_args = (meta.batch, config.tasks.shots, config.tasks.queries)
     update = make_update(parts.method, parts.loss_fn, parts.optimizer, parts.dataset, parts.train_key,
-                         *batch_args, skip_diverged=meta.skip_diverged, mesh=mesh)
+                         *batch_args, skip_diverged=meta.skip_diverged, mesh=mesh, max_meta_loss=meta.max_meta_loss)
     test_tasks = parts.dataset.test_tasks(config.tasks.shots)
     init_nrmse = jax.jit(lambda p: mean_nrmse(parts.model.apply, p, test_tasks))
 
@@ -212,7 +214,8 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
                     if writer:
                         save_checkpoint(run_dir, step, (params, opt_state))
                     tasks = meta_batch_at(parts.dataset, parts.train_key, jnp.asarray(step), *batch_args)
-                    raise_if_diverged(result.diverged, parts.method, parts.loss_fn, params, tasks)
+                    raise_if_diverged(result.diverged, parts.method, parts.loss_fn, params, tasks,
+                                      max_meta_loss=meta.max_meta_loss, knobs=KNOBS)
                 params, opt_state, done = result.params, result.opt_state, step + 1
                 meta_loss = float(result.meta_loss)
                 record = {"step": done, "meta_loss": meta_loss}

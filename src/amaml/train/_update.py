@@ -12,6 +12,7 @@ from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 from .._methods import AbstractMetaMethod
 from .. import distributed
 from .._task import Task
+from .._divergence import MAX_META_LOSS
 from .._train import MetaStep, meta_train_step
 from ..tasks import AbstractMetaDataset
 
@@ -33,13 +34,14 @@ def make_update(
     queries: int,
     skip_diverged: bool = False,
     mesh: Mesh | None = None,
+    max_meta_loss: float | None = MAX_META_LOSS,
 ) -> Callable[[PyTree, optax.OptState, int], MetaStep]:
     """``update(params, opt_state, step) -> MetaStep``, jitted.
 
     The meta-batch of update ``step`` is :func:`meta_batch_at`, so a run resumed from a
     checkpoint at step ``s`` sees exactly the batches an uninterrupted run would: the
     result depends on (params, opt_state, step) only. ``skip_diverged`` is passed to
-    :func:`amaml.meta_train_step`.
+    :func:`amaml.meta_train_step`, and so is ``max_meta_loss``.
 
     With a ``mesh`` (:func:`amaml.distributed.task_mesh`) the meta-batch's task axis is split
     over the mesh's devices and params, optimiser state and results are replicated; XLA
@@ -55,6 +57,7 @@ def make_update(
         tasks = meta_batch_at(dataset, key, step, meta_batch, shots, queries)
         if mesh is not None:
             tasks = distributed.constrain_tasks(tasks, mesh)
-        return meta_train_step(method, loss_fn, optimizer, params, opt_state, tasks, skip_diverged=skip_diverged)
+        return meta_train_step(method, loss_fn, optimizer, params, opt_state, tasks, skip_diverged=skip_diverged,
+                               max_meta_loss=max_meta_loss)
 
     return jax.jit(update) if mesh is None else distributed.jit_replicated(update, mesh)

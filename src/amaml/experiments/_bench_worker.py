@@ -1,4 +1,4 @@
-"""One benchmark measurement in a fresh process: ``python -m amaml.cli._bench_worker ...``.
+"""One benchmark measurement in a fresh process: ``python -m amaml.experiments._bench_worker ...``.
 
 Prints one JSON line: seconds per jitted meta-update (median of repeats, compile excluded
 and reported separately), XLA's compiled memory estimate, the process's peak RSS and, on
