@@ -22,7 +22,6 @@ from .._fields import doc_of
 from .._registry import Registry
 
 
-
 class Text(str):
     """A value typed on the command line, still to be parsed by its key's type."""
 

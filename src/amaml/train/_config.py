@@ -16,27 +16,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, final
+from typing import Any, final
 
-from .._fields import doc_of
 from .._methods import AbstractMetaMethod, AdjointMAML
-from .._registry import Registry
 from ..models import MLP, AbstractModel
-from ._codec import Text, default_of, describe, encode, field_types, kind_of, options, parse
-from ._registries import KINDS, METHODS, MODELS, OPTIMIZERS, TASK_SOURCES
+from ._codec import Text
+from ._registries import METHODS, MODELS, OPTIMIZERS, TASK_SOURCES
+from ._section import Section, describe_fields, section_dict, section_from
 from ._sections import SGD, AbstractOptimizer, MetaTraining, RunSettings
 from ._sources import AbstractTaskSource, FunctionTasks
-
-
-class Section(NamedTuple):
-    """One section: its name, the key that chooses its class (if any), and what it means."""
-
-    name: str
-    tag: str | None
-    registry: Registry | None
-    fixed: type | None
-    doc: str
-
 
 SECTIONS = (
     Section("tasks", "source", TASK_SOURCES, None, "where tasks come from: functions (a synthetic family) or ratings"),
@@ -46,125 +34,6 @@ SECTIONS = (
     Section("meta", None, None, MetaTraining, "meta-training: meta-batch, meta-updates, divergence"),
     Section("run", None, None, RunSettings, "seed, dtype and bookkeeping"),
 )
-
-
-def _flattened(value: Any) -> bool:
-    """Whether a configurable field's object has options of its own (they join the section)."""
-    return _has_options(type(value))
-
-
-def _chooses_classes(registry: Registry) -> bool:
-    """Whether a registry's names choose classes (whose options may join a section), not fixed objects."""
-    return all(isinstance(entry, type) for entry in registry.values())
-
-
-def _has_options(cls: type) -> bool:
-    return dataclasses.is_dataclass(cls) and bool(options(cls))
-
-
-def _fields_dict(obj: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in options(type(obj)):
-        value = getattr(obj, f.name)
-        registry = kind_of(field_types(type(obj))[f.name], KINDS)
-        if registry is not None and _chooses_classes(registry) and _flattened(value):
-            out[f.name] = registry.name_of(value)
-            out.update(_fields_dict(value))
-        else:
-            out[f.name] = encode(value, KINDS)
-    return out
-
-
-def _kind_keys(obj: Any) -> set[str]:
-    """The keys of a section that choose a class by name (e.g. ``family``, ``forward``)."""
-    keys = set()
-    for f in options(type(obj)):
-        if kind_of(field_types(type(obj))[f.name], KINDS) is not None:
-            keys.add(f.name)
-            if _chooses_classes(kind_of(field_types(type(obj))[f.name], KINDS)) and _flattened(getattr(obj, f.name)):
-                keys |= _kind_keys(getattr(obj, f.name))
-    return keys
-
-
-def _section_dict(obj: Any, section: Section) -> dict[str, Any]:
-    head = {section.tag: section.registry.name_of(obj)} if section.tag else {}
-    return {**head, **_fields_dict(obj)}
-
-
-def _class_defaults(cls: type) -> dict[str, Any]:
-    """Every key of ``cls`` that has a default, with the default as JSON."""
-    out: dict[str, Any] = {}
-    for f in options(cls):
-        default = default_of(f)
-        if default is dataclasses.MISSING:
-            continue
-        registry = kind_of(field_types(cls)[f.name], KINDS)
-        if registry is not None and _chooses_classes(registry) and _flattened(default):
-            out[f.name] = registry.name_of(default)
-            out.update(_class_defaults(type(default)))
-        else:
-            out[f.name] = encode(default, KINDS)
-    return out
-
-
-def _build(cls: type, flat: dict[str, Any], used: set[str], section: str) -> Any:
-    """An instance of ``cls`` from the section's keys; records the keys it used."""
-    kwargs = {}
-    for f in options(cls):
-        key, tp = f.name, field_types(cls)[f.name]
-        registry = kind_of(tp, KINDS)
-        default = default_of(f)
-        if key in flat:
-            used.add(key)
-        elif default is dataclasses.MISSING:
-            raise ValueError(f"`{section}.{key}` is required ({doc_of(f)}).")
-        if registry is not None and _chooses_classes(registry):
-            if key in flat:  # a name chooses the class; its own options (if any) join the section
-                try:
-                    chosen = registry.lookup(str(flat[key]))
-                except ValueError as error:
-                    raise ValueError(f"`{section}.{key}`: {error}") from None
-                kwargs[key] = _build(chosen, flat, used, section) if _has_options(chosen) else chosen()
-            elif _flattened(default):
-                kwargs[key] = _build(type(default), flat, used, section)
-            else:
-                kwargs[key] = default
-        else:
-            kwargs[key] = parse(f"{section}.{key}", flat[key], tp, KINDS) if key in flat else default
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as error:
-        raise type(error)(f"invalid `{section}` settings: {error}") from None
-
-
-def _unwrap(value: Any) -> Any:
-    """A value from ``amaml config show`` output (``{"value": ...}``), or a plain value."""
-    return value["value"] if isinstance(value, Mapping) and "value" in value else value
-
-
-def _section_from(section: Section, given: Mapping[str, Any], base_obj: Any) -> Any:
-    if not isinstance(given, Mapping):
-        raise ValueError(f"config section `{section.name}` must be an object of keys, got {given!r}.")
-    given = {k: _unwrap(v) for k, v in given.items()}
-    base = _section_dict(base_obj, section)
-    if section.tag:
-        cls = section.registry.lookup(str(given.get(section.tag, base[section.tag])))
-        if cls is not type(base_obj):  # another class: keep only what was set on purpose
-            defaults = _class_defaults(type(base_obj))
-            base = {k: v for k, v in base.items() if k not in defaults or defaults[k] != v}
-    else:
-        cls = section.fixed
-    flat = {k: v for k, v in {**base, **given}.items() if k != section.tag}
-    used: set[str] = set()
-    obj = _build(cls, flat, used, section.name)
-    stray = sorted(k for k in given if k != section.tag and k not in used)
-    if stray:
-        keys = _section_dict(obj, section)
-        chosen = ", ".join(f"{section.name if k == 'name' else k} {v!r}" for k, v in keys.items()
-                           if k == section.tag or k in _kind_keys(obj))
-        raise ValueError(f"`{section.name}.{stray[0]}` does not apply" + (f" ({chosen})" if chosen else "")
-                         + f"; the keys of `{section.name}` are: {', '.join(keys)}.")
-    return obj
 
 
 @final
@@ -217,7 +86,7 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The configuration as JSON-ready nested dicts (``from_dict`` reads them back)."""
-        return {s.name: _section_dict(getattr(self, s.name), s) for s in SECTIONS}
+        return {s.name: section_dict(getattr(self, s.name), s) for s in SECTIONS}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
@@ -242,7 +111,7 @@ class RunConfig:
         if unknown:
             raise ValueError(f"unknown config section {unknown[0]!r}; the sections are: {', '.join(names)}.")
         base = RunConfig() if base is None else base
-        return cls(**{s.name: _section_from(s, values.get(s.name, {}), getattr(base, s.name)) for s in SECTIONS})
+        return cls(**{s.name: section_from(s, values.get(s.name, {}), getattr(base, s.name)) for s in SECTIONS})
 
     def with_overrides(self, items: Sequence[str]) -> RunConfig:
         """This configuration with ``SECTION.KEY=VALUE`` items applied (text parsed by type)."""
@@ -270,24 +139,9 @@ class RunConfig:
                                         "type": f"one of: {', '.join(section.registry)}",
                                         "default": section.registry.name_of(getattr(RunConfig(), section.name)),
                                         "doc": section.doc}
-            entries.update(_describe_fields(obj))
+            entries.update(describe_fields(obj))
             out[section.name] = entries
         return out
-
-
-def _describe_fields(obj: Any) -> dict[str, dict[str, Any]]:
-    out = {}
-    for f in options(type(obj)):
-        value, tp = getattr(obj, f.name), field_types(type(obj))[f.name]
-        default = default_of(f)
-        registry = kind_of(tp, KINDS)
-        out[f.name] = {"value": registry.name_of(value) if registry is not None else encode(value, KINDS),
-                       "type": describe(tp, KINDS),
-                       "default": "(required)" if default is dataclasses.MISSING else encode(default, KINDS),
-                       "doc": doc_of(f)}
-        if registry is not None and _chooses_classes(registry) and _flattened(value):
-            out.update(_describe_fields(value))
-    return out
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, dict[str, Text]]:

@@ -13,8 +13,8 @@ import optax
 from jaxtyping import Array, Float, PyTree
 
 from .. import _validate
-from .._methods import AbstractMetaMethod
 from .._flow import FlatLoss
+from .._methods import AbstractMetaMethod
 from .._params import flat_loss, flatten
 from .._task import Task
 

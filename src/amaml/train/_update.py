@@ -9,10 +9,10 @@ import optax
 from jax.sharding import Mesh
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
-from .._methods import AbstractMetaMethod
 from .. import distributed
-from .._task import Task
 from .._divergence import MAX_META_LOSS
+from .._methods import AbstractMetaMethod
+from .._task import Task
 from .._train import MetaStep, meta_train_step
 from ..tasks import AbstractMetaDataset
 
