@@ -52,6 +52,8 @@ from ._sections import RunSettings as RunSettings
 from ._sources import AbstractTaskSource as AbstractTaskSource
 from ._sources import FunctionTasks as FunctionTasks
 from ._sources import RatingTasks as RatingTasks
+from ._step import MetaStep as MetaStep
+from ._step import meta_train_step as meta_train_step
 from ._update import make_update as make_update
 from ._update import meta_batch_at as meta_batch_at
 
@@ -60,5 +62,5 @@ __all__ = [
     "AbstractFineTuning", "AbstractOptimizer", "AbstractTaskSource", "Adam", "AdamFineTuning", "FunctionTasks",
     "InnerLoopFineTuning", "MetaTraining", "Progress", "RatingTasks", "RunConfig", "RunDirectoryInUse", "RunInterrupted", "RunLock",
     "RunParts", "RunResult", "RunSettings", "TrainedRun", "build_parts", "evaluate_run", "load_latest_checkpoint",
-    "load_run", "make_update", "meta_batch_at", "nrmse_curve", "read_metrics", "run", "save_checkpoint",
+    "load_run", "make_update", "meta_batch_at", "meta_train_step", "MetaStep", "nrmse_curve", "read_metrics", "run", "save_checkpoint",
 ]

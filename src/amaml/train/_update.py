@@ -13,7 +13,7 @@ from .. import distributed
 from .._divergence import MAX_META_LOSS
 from .._methods import AbstractMetaMethod
 from .._task import Task
-from .._train import MetaStep, meta_train_step
+from ._step import MetaStep, meta_train_step
 from ..tasks import AbstractMetaDataset
 
 

@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Bool, Float, PyTree
 
-from ._api import per_task_value_and_grad
-from ._divergence import MAX_META_LOSS, task_diverged
-from ._methods import AbstractMetaMethod
-from ._task import Task
+from .._api import per_task_value_and_grad
+from .._divergence import MAX_META_LOSS, task_diverged
+from .._methods import AbstractMetaMethod
+from .._task import Task
 
 
 class MetaStep(NamedTuple):
