@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import jax
@@ -11,7 +12,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from . import _validate
-from ._methods import AbstractMetaMethod, DiscreteAdjoint
+from ._methods import FOMAML, IMAML, MAML, AbstractMetaMethod, AdjointMAML, DiscreteAdjoint, Reptile
 from ._params import flat_loss, flatten
 from ._solvers import RK4
 from ._task import Task, check_tasks
@@ -36,6 +37,12 @@ class MetaGradCheck:
             trajectory objective (IMAML's proximal term is in its inner loss only).
         directions: number of random directions used for the finite differences.
         epsilon: the finite-difference step.
+        noise_floor: the estimated relative error of the finite differences themselves,
+            :math:`\sqrt{n}\,\text{eps}\,|J| / (\epsilon \lVert d\rVert) + \epsilon^2`
+            (rounding of the ``n`` pairs of meta-loss evaluations, plus truncation), with
+            ``eps`` the dtype's machine epsilon. A ``finite_difference_error`` at or below it
+            cannot be told from zero: the check cannot resolve the method's error.
+        verdict: one line: what the measurements say the gradient is.
     """
 
     method: AbstractMetaMethod
@@ -44,15 +51,49 @@ class MetaGradCheck:
     reference_error: float | None
     directions: int
     epsilon: float
+    noise_floor: float
+    verdict: str
 
     def __str__(self) -> str:
         ref = "n/a" if self.reference_error is None else f"{self.reference_error:.3e}"
         return (
             f"{self.method!r}\n"
             f"  vs central differences of its own meta-loss ({self.directions} directions, "
-            f"eps={self.epsilon:.1e}): relative error {self.finite_difference_error:.3e}\n"
-            f"  vs fine exact adjoint of the continuous objective: relative error {ref}"
+            f"eps={self.epsilon:.1e}): relative error {self.finite_difference_error:.3e} "
+            f"(noise floor ~{self.noise_floor:.1e})\n"
+            f"  vs fine exact adjoint of the continuous objective: relative error {ref}\n"
+            f"verdict: {self.verdict}"
         )
+
+
+def verdict(method: AbstractMetaMethod, fd_error: float, ref_error: float | None, floor: float, dtype) -> str:
+    """The one-line reading of a check (see :class:`MetaGradCheck`)."""
+    exact = isinstance(method, (MAML, DiscreteAdjoint))
+    precise = jnp.finfo(dtype).eps <= jnp.finfo(jnp.float64).eps
+    percent = lambda error: f"{100 * error:.3g}%"
+    if fd_error <= floor:
+        if exact:
+            text = f"exact: agrees with finite differences of its own meta-loss, to their noise floor (~{floor:.1e})"
+            return text if precise else text + f"; {jnp.dtype(dtype).name} cannot resolve smaller errors (use float64)"
+        if precise:
+            return f"indistinguishable from exact here: its error is at or below the finite-difference noise floor ~{floor:.1e}"
+        return (f"{jnp.dtype(dtype).name} finite differences cannot resolve this method's error (measured "
+                f"{fd_error:.1e} <= noise floor ~{floor:.1e}); rerun the check in float64")
+    if exact:
+        if fd_error <= max(10 * floor, float(jnp.finfo(dtype).eps) ** 0.5):
+            return "exact: agrees with finite differences of its own meta-loss"
+        return (f"NOT exact: {percent(fd_error)} from finite differences of its own meta-loss, far above their "
+                f"noise floor ~{floor:.1e} (unexpected for this method)")
+    if isinstance(method, AdjointMAML):
+        order = min(method.forward.order, method.backward.order)
+        ref = "" if ref_error is None else f", {percent(ref_error)} from the fine reference"
+        return f"O(h^{order}) approximation of the continuous gradient{ref}; not the gradient of its own forward"
+    if isinstance(method, (FOMAML, Reptile)):
+        return f"first-order surrogate: not the gradient of its meta-loss ({percent(fd_error)} off), by design"
+    if isinstance(method, IMAML):
+        return (f"implicit-gradient approximation: {percent(fd_error)} from finite differences of its meta-loss "
+                f"(exact only for a converged inner problem and cg_steps >= P)")
+    return f"{percent(fd_error)} from finite differences of its own meta-loss"
 
 
 def reference_method(method: AbstractMetaMethod, refine: int) -> DiscreteAdjoint | None:
@@ -96,8 +137,14 @@ def check_meta_grad(
         epsilon: finite-difference step; default ``eps ** (1/3)`` of the dtype.
         key: PRNG key for the directions; default ``jax.random.key(0)``.
 
+    The report ends with a one-line verdict (exact / :math:`O(h^p)` approximation /
+    first-order surrogate), and says when the finite differences cannot resolve the
+    method's error: their noise floor (estimated from the dtype's epsilon, ``epsilon``,
+    :math:`|J|` and the size of the differences) is about ``1e-4`` in float32, so an
+    :math:`O(h^4)` error of ``1e-6`` is invisible there; check in float64.
+
     Returns:
-        A :class:`MetaGradCheck`; ``str()`` of it is a readable report.
+        A :class:`MetaGradCheck`; ``str()`` of it is a readable report ending in its verdict.
     """
     _validate.instance_of("method", method, AbstractMetaMethod, METHODS)
     _validate.positive_int("directions", directions)
@@ -121,11 +168,15 @@ def check_meta_grad(
     basis = basis / jnp.linalg.norm(basis, axis=1, keepdims=True)
     value = jax.jit(jax.vmap(mean_value))
     differences = (value(theta[None] + epsilon * basis) - value(theta[None] - epsilon * basis)) / (2 * epsilon)
-    fd_error = float(jnp.linalg.norm(basis @ grad - differences) / jnp.linalg.norm(differences))
+    fd_norm = float(jnp.linalg.norm(differences))
+    fd_error = float(jnp.linalg.norm(basis @ grad - differences)) / fd_norm
+    eps = float(jnp.finfo(theta.dtype).eps)
+    floor = math.sqrt(directions) * eps * abs(float(mean_value(theta))) / (epsilon * fd_norm) + epsilon**2
 
     reference = reference_method(method, refine)
     ref_error = None
     if reference is not None:
         ref_grad = jax.jit(lambda t: mean_grad(reference, t))(theta)
         ref_error = float(jnp.linalg.norm(grad - ref_grad) / jnp.linalg.norm(ref_grad))
-    return MetaGradCheck(method, np.asarray(grad), fd_error, ref_error, directions, epsilon)
+    return MetaGradCheck(method, np.asarray(grad), fd_error, ref_error, directions, epsilon, floor,
+                         verdict(method, fd_error, ref_error, floor, theta.dtype))
