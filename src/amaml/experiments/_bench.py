@@ -246,6 +246,17 @@ def plot(result: dict, out: Path) -> list[Path]:
 
 
 def write_outputs(result: dict, out: Path, header_text: str, dtype: str) -> Path:
+    """Write ``bench.json``, ``bench.md`` (tables under ``header_text``) and one PNG per workload.
+
+    Args:
+        result: what :func:`run_bench` returned.
+        out: the output directory (created if needed).
+        header_text: the report header (:func:`amaml.experiments.header`).
+        dtype: the dtype measured, for the table's caption.
+
+    Returns:
+        The path of ``bench.md``.
+    """
     atomic_write_text(out / "bench.json", json.dumps(result, indent=1) + "\n")
     plot(result, out)
     path = out / "bench.md"

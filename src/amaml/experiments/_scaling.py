@@ -136,6 +136,11 @@ def plot(result: dict, path: Path) -> None:
 
 
 def write_outputs(result: dict, out: Path, header_text: str) -> Path:
+    """Write ``scaling.json``, ``scaling.md`` (the table under ``header_text``) and ``scaling.png``.
+
+    Returns:
+        The path of ``scaling.md``.
+    """
     atomic_write_text(out / "scaling.json", json.dumps(result, indent=1) + "\n")
     plot(result, out / "scaling.png")
     path = out / "scaling.md"
