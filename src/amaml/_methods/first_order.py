@@ -22,6 +22,11 @@ class FOMAML(AbstractMetaMethod):
     Same inner loop and meta-loss as :class:`MAML`; the Jacobian
     :math:`\partial u_K / \partial\theta` is replaced by the identity, so the direction is
     biased by :math:`O(h K \lVert H\rVert)`. Cost: one gradient per inner step.
+
+    Args:
+        steps: number of inner SGD steps ``K``.
+        step_size: the inner learning rate ``h``.
+        unroll: (keyword-only) steps per scan iteration; ``None`` (default) picks by backend.
     """
 
     steps: int = steps_option()
@@ -55,6 +60,11 @@ class Reptile(AbstractMetaMethod):
     Reptile's ``theta + epsilon (u_K - theta)`` with ``epsilon = meta_lr / (K h)``. It is
     not the gradient of any meta-loss; the value returned beside it is
     :math:`L_\mathrm{val}(u_K)` for monitoring.
+
+    Args:
+        steps: number of inner SGD steps ``K``.
+        step_size: the inner learning rate ``h``.
+        unroll: (keyword-only) steps per scan iteration; ``None`` (default) picks by backend.
     """
 
     steps: int = steps_option()

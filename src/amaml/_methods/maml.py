@@ -25,6 +25,11 @@ class MAML(AbstractMetaMethod):
     memory grows linearly with ``steps``: this is the reference everyone knows, not the
     way to run long loops (:class:`DiscreteAdjoint` gives the same gradient at flat memory).
     MAML-1 is ``MAML(steps=1, step_size=...)``.
+
+    Args:
+        steps: number of inner SGD steps ``K``.
+        step_size: the inner learning rate ``h``.
+        unroll: (keyword-only) steps per scan iteration; ``None`` (default) picks by backend.
     """
 
     steps: int = steps_option()

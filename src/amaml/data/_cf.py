@@ -75,9 +75,9 @@ class CFMetaDataset(AbstractMetaDataset):
         k_user, k_item = jax.random.split(key)
         users = jax.random.choice(k_user, self.train_count.shape[0], (batch,), replace=False)
         noise = jax.random.uniform(k_item, (batch, width))
-        valid = jnp.arange(width)[None, :] < self.train_count[users][:, None]
+        valid = jnp.arange(width, dtype=self.train_count.dtype)[None, :] < self.train_count[users][:, None]
         order = jnp.argsort(jnp.where(valid, noise, 2.0), axis=1)[:, : shots + queries]
-        rows = self.train_offset[users][:, None] + order
+        rows = self.train_offset[users][:, None] + order.astype(self.train_offset.dtype)  # argsort: default int
         return self._task(self.train_item[rows], self.train_y[rows], shots)
 
     def test_tasks(self, shots: int) -> Task:

@@ -81,7 +81,11 @@ def meta_train_step(
         apply = count > 0
     else:
         meta_loss, grad, apply = jnp.mean(values), jnp.mean(grads, axis=0), jnp.all(healthy)
-    updates, new_state = optimizer.update(unravel(grad), opt_state, params)
+    # optax's own arithmetic may promote (adam's bias correction raises a float to an int32
+    # step count), so it runs under standard promotion even when the caller asks for strict;
+    # amaml's arithmetic above and below stays strict-clean.
+    with jax.numpy_dtype_promotion("standard"):
+        updates, new_state = optimizer.update(unravel(grad), opt_state, params)
     new_params = optax.apply_updates(params, updates)
 
     def keep_if_withheld(new, old):
