@@ -56,14 +56,24 @@ def main() -> None:
             start = time.perf_counter()
             jax.block_until_ready(step(params, state, tasks))
             times.append(time.perf_counter() - start)
-        rows.append({
-            "method": name, "steps": k, "compile_s": compile_s,
-            "median_ms": 1e3 * statistics.median(times), "finite": bool(jnp.isfinite(out[2])),
-        })
-        print(f"{name:28s} compile {compile_s:6.2f} s   median {rows[-1]['median_ms']:8.2f} ms   finite {rows[-1]['finite']}")
+        rows.append(
+            {
+                "method": name,
+                "steps": k,
+                "compile_s": compile_s,
+                "median_ms": 1e3 * statistics.median(times),
+                "finite": bool(jnp.isfinite(out[2])),
+            }
+        )
+        print(
+            f"{name:28s} compile {compile_s:6.2f} s   median {rows[-1]['median_ms']:8.2f} ms   "
+            f"finite {rows[-1]['finite']}"
+        )
     header = {
-        "devices": [str(d) for d in jax.devices()], "device_kind": jax.devices()[0].device_kind,
-        "jax": jax.__version__, "python": platform.python_version(),
+        "devices": [str(d) for d in jax.devices()],
+        "device_kind": jax.devices()[0].device_kind,
+        "jax": jax.__version__,
+        "python": platform.python_version(),
     }
     print(json.dumps(header))
     if args.out:

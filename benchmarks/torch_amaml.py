@@ -130,11 +130,18 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     if args.grad_out:
         np.save(args.grad_out, grad.numpy())
-    print(json.dumps({
-        "status": "ok", "seconds": statistics.median(times), "compile_seconds": 0.0,
-        "peak_rss_bytes": peak_rss_bytes(),
-        "torch": torch.__version__, "threads": torch.get_num_threads(),
-    }))
+    print(
+        json.dumps(
+            {
+                "status": "ok",
+                "seconds": statistics.median(times),
+                "compile_seconds": 0.0,
+                "peak_rss_bytes": peak_rss_bytes(),
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def test_batched_result_is_the_mean_of_per_task_results(method):
     params, tasks = problem()
     fn = jax.jit(lambda p, t: amaml.meta_value_and_grad(method, LOSS, p, t))
     value, grad = fn(params, tasks)
-    singles = [fn(params, jax.tree_util.tree_map(lambda a: a[i : i + 1], tasks)) for i in range(3)]
+    singles = [fn(params, jax.tree_util.tree_map(lambda a, i=i: a[i : i + 1], tasks)) for i in range(3)]
     mean_grad = jax.tree_util.tree_map(lambda *g: sum(g) / 3, *[s[1] for s in singles])
     assert relative_error(grad, mean_grad) < 1e-12
     np.testing.assert_allclose(value, np.mean([s[0] for s in singles]), rtol=1e-12)
@@ -161,8 +161,10 @@ def test_non_array_leaves_in_params_get_amamls_error_with_the_equinox_hint():
     method = amaml.MAML(2, 0.1)
     for leaf, kind in ((jnp.tanh, "function"), ("relu", "str"), (3, "int"), (lambda x: x, "function")):
         model = {"layers": params, "config": {"activation": leaf}}  # what an equinox Module flattens to
-        for call in (lambda: amaml.meta_value_and_grad(method, LOSS, model, tasks),
-                     lambda: amaml.adapt(method, LOSS, model, tasks.support_x[0], tasks.support_y[0])):
+        for call in (
+            lambda model=model: amaml.meta_value_and_grad(method, LOSS, model, tasks),
+            lambda model=model: amaml.adapt(method, LOSS, model, tasks.support_x[0], tasks.support_y[0]),
+        ):
             with pytest.raises(TypeError) as caught:
                 call()
             text = str(caught.value)

@@ -2,6 +2,7 @@
 
 import jax
 import jax.numpy as jnp
+import pytest
 
 import amaml
 from oracles import batched, tanh_mlp_task
@@ -9,13 +10,22 @@ from oracles import batched, tanh_mlp_task
 LOSS = amaml.losses.mse(amaml.models.mlp_apply)
 
 
-def test_report_separates_exact_continuous_and_first_order_methods():
+@pytest.fixture(scope="module")
+def checks():
+    """One check of an exact, a continuous and a first-order method on the same problem."""
     params = amaml.models.mlp_init(jax.random.key(0), [1, 8, 8, 1], jnp.float64)
     tasks = batched(tanh_mlp_task(jax.random.key(1), n=20), tanh_mlp_task(jax.random.key(2), n=20))
     check = lambda m: amaml.check_meta_grad(m, LOSS, params, tasks, directions=4, refine=8)
-    exact = check(amaml.DiscreteAdjoint(10, 0.1))
-    continuous = check(amaml.AdjointMAML(10, 0.1, forward=amaml.RK4(), backward=amaml.RK4()))
-    first_order = check(amaml.FOMAML(10, 0.1))
+    methods = {
+        "exact": amaml.DiscreteAdjoint(10, 0.1),
+        "continuous": amaml.AdjointMAML(10, 0.1),
+        "first_order": amaml.FOMAML(10, 0.1),
+    }
+    return {name: check(method) for name, method in methods.items()}, params, tasks
+
+
+def test_report_separates_exact_continuous_and_first_order_methods(checks):
+    (exact, continuous, first_order), params, tasks = checks[0].values(), checks[1], checks[2]
     # The exact discrete adjoint is the gradient of its own forward loss.
     assert exact.finite_difference_error < 1e-7
     # The RK4/RK4 continuous adjoint is close to the continuous gradient, O(h^4) ...
@@ -33,18 +43,14 @@ def last_line(check):
     return str(check).splitlines()[-1]
 
 
-def test_the_report_ends_with_a_verdict():
-    params = amaml.models.mlp_init(jax.random.key(0), [1, 8, 8, 1], jnp.float64)
-    tasks = batched(tanh_mlp_task(jax.random.key(1), n=20), tanh_mlp_task(jax.random.key(2), n=20))
-    check = lambda m: amaml.check_meta_grad(m, LOSS, params, tasks, directions=4, refine=4)
-    exact = check(amaml.DiscreteAdjoint(10, 0.1))
+def test_the_report_ends_with_a_verdict(checks):
+    exact, continuous, first_order = checks[0].values()
     assert last_line(exact).startswith("verdict: exact: agrees with finite differences of its own meta-loss")
     assert 0 < exact.noise_floor < 1e-8 and exact.finite_difference_error <= 10 * exact.noise_floor
-    continuous = check(amaml.AdjointMAML(10, 0.1))
     assert last_line(continuous).startswith("verdict: O(h^4) approximation")
     assert f"{100 * continuous.reference_error:.3g}% from the fine reference" in last_line(continuous)
     assert continuous.finite_difference_error > 100 * continuous.noise_floor  # resolved in float64
-    assert last_line(check(amaml.Reptile(10, 0.1))).startswith("verdict: first-order surrogate")
+    assert last_line(first_order).startswith("verdict: first-order surrogate")
 
 
 def test_float32_finite_differences_cannot_resolve_an_rk4_error_and_say_so():

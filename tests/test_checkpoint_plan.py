@@ -37,7 +37,7 @@ def test_memory_budget_changes_the_plan():
     assert roomy.levels == 0 and roomy.bytes_per_task <= method.memory_budget
     for budget in (roomy.bytes_per_task // 4, roomy.bytes_per_task // 40, 1):
         tight = amaml.checkpoint_plan(dataclasses.replace(method, memory_budget=budget), params)
-        assert tight.levels >= 1 and tight.branch ** tight.levels * tight.leaf >= 1000
+        assert tight.levels >= 1 and tight.branch**tight.levels * tight.leaf >= 1000
         assert tight.stored_nodes < roomy.stored_nodes
         assert tight.bytes_per_task <= budget or budget < 40 * tight.node_bytes
     assert amaml.checkpoint_plan(dataclasses.replace(method, memory_budget=1), params).levels >= 3

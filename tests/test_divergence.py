@@ -50,8 +50,10 @@ def test_every_method_flags_the_diverged_task_and_withholds_the_update(method):
     step = jax.jit(lambda p, s, t: amaml.meta_train_step(method, LOSS, optimizer, p, s, t))
     result = step(params, optimizer.init(params), tasks)
     assert np.array_equal(np.asarray(result.diverged), np.arange(3) == BAD)
-    assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(result.params),
-                                                     jax.tree_util.tree_leaves(params)))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(jax.tree_util.tree_leaves(result.params), jax.tree_util.tree_leaves(params))
+    )
 
 
 def test_error_names_the_task_the_step_and_a_stable_step_size():
@@ -78,8 +80,7 @@ def test_skipping_averages_over_the_healthy_tasks_only():
     method = amaml.AdjointMAML(STEPS, H)
     params, tasks = problem()
     optimizer = optax.sgd(0.1)
-    skip = amaml.meta_train_step(method, LOSS, optimizer, params, optimizer.init(params), tasks,
-                                 skip_diverged=True)
+    skip = amaml.meta_train_step(method, LOSS, optimizer, params, optimizer.init(params), tasks, skip_diverged=True)
     healthy = jax.tree_util.tree_map(lambda a: a[np.arange(3) != BAD], tasks)
     reference = amaml.meta_train_step(method, LOSS, optimizer, params, optimizer.init(params), healthy)
     assert int(skip.diverged.sum()) == 1 and not bool(reference.diverged.any())
@@ -97,8 +98,9 @@ def test_all_tasks_diverged_leaves_theta_unchanged_even_when_skipping():
     state = optimizer.init(params)
     result = amaml.meta_train_step(method, LOSS, optimizer, params, state, tasks, skip_diverged=True)
     assert bool(result.diverged.all()) and np.isnan(result.meta_loss)
-    for a, b in zip(jax.tree_util.tree_leaves((result.params, result.opt_state)),
-                    jax.tree_util.tree_leaves((params, state))):
+    for a, b in zip(
+        jax.tree_util.tree_leaves((result.params, result.opt_state)), jax.tree_util.tree_leaves((params, state))
+    ):
         assert np.array_equal(a, b)
 
 
@@ -125,8 +127,11 @@ def test_an_exploding_but_finite_meta_loss_counts_as_diverged():
     method = amaml.MAML(68, h)
     optimizer = optax.sgd(0.1)
     state = optimizer.init(params)
-    values = jax.vmap(lambda t: amaml.meta_value_and_grad(method, LOSS, params, jax.tree_util.tree_map(
-        lambda a: a[None], t), max_meta_loss=None)[0])(tasks)
+    values = jax.vmap(
+        lambda t: amaml.meta_value_and_grad(
+            method, LOSS, params, jax.tree_util.tree_map(lambda a: a[None], t), max_meta_loss=None
+        )[0]
+    )(tasks)
     assert 1e50 < float(values[BAD]) < 1e100 and np.all(np.isfinite(values))  # huge, not overflowed
     assert np.all(np.asarray(values[np.arange(3) != BAD]) < 1e3)
 
@@ -138,8 +143,10 @@ def test_an_exploding_but_finite_meta_loss_counts_as_diverged():
     step = jax.jit(lambda p, s, t: amaml.meta_train_step(method, LOSS, optimizer, p, s, t))
     result = step(params, state, tasks)
     assert np.array_equal(np.asarray(result.diverged), np.arange(3) == BAD)
-    assert all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(result.params),
-                                                     jax.tree_util.tree_leaves(params)))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(jax.tree_util.tree_leaves(result.params), jax.tree_util.tree_leaves(params))
+    )
     with pytest.raises(amaml.DivergenceError) as caught:
         amaml.raise_if_diverged(result.diverged, method, LOSS, params, tasks)
     error = caught.value
@@ -150,8 +157,9 @@ def test_an_exploding_but_finite_meta_loss_counts_as_diverged():
     assert "raise max_meta_loss" in text and "skip_diverged=True" in text
 
     # The advice names the caller's own knobs.
-    knobs = amaml.DivergenceKnobs(skip="meta.on_divergence = skip", threshold="meta.max_meta_loss",
-                                  step_size="method.step_size")
+    knobs = amaml.DivergenceKnobs(
+        skip="meta.on_divergence = skip", threshold="meta.max_meta_loss", step_size="method.step_size"
+    )
     with pytest.raises(amaml.DivergenceError) as caught:
         amaml.raise_if_diverged(result.diverged, method, LOSS, params, tasks, knobs=knobs)
     text = str(caught.value)

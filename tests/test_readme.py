@@ -35,7 +35,7 @@ def amaml_commands(body: str) -> list[list[str]]:
         while words and ("=" in words[0] and not words[0].startswith("-")):  # VAR=value prefixes
             words = words[1:]
         if words and words[0] in ("srun",):
-            words = words[words.index("amaml"):] if "amaml" in words else []
+            words = words[words.index("amaml") :] if "amaml" in words else []
         if words and words[0] == "amaml":
             commands.append(words[1:])
     return commands

@@ -57,7 +57,7 @@ def test_auto_stores_small_trajectories_and_bounds_the_nodes_of_large_ones():
     assert resolve_checkpoints(None, 10**6, 10**9, BUDGET) is None
 
 
-@pytest.mark.parametrize("unroll", [1, 4, 13])
+@pytest.mark.parametrize("unroll", [4])  # not a divisor of 13: a remainder loop too
 def test_unrolling_the_time_scans_does_not_change_the_gradient(unroll):
     import dataclasses
 
@@ -69,8 +69,9 @@ def test_unrolling_the_time_scans_does_not_change_the_gradient(unroll):
     params = amaml.models.mlp_init(jax.random.key(0), [1, 8, 8, 1], jnp.float64)
     tasks = batched(tanh_mlp_task(jax.random.key(1), n=10))
     loss = amaml.losses.mse(amaml.models.mlp_apply)
-    for method in (amaml.AdjointMAML(13, 0.05, checkpoints=3), amaml.DiscreteAdjoint(13, 0.05, memory_budget=1),
-                   amaml.MAML(13, 0.05), amaml.IMAML(13, 0.05)):
-        plain = amaml.meta_value_and_grad(dataclasses.replace(method, unroll=None), loss, params, tasks)[1]
-        unrolled = amaml.meta_value_and_grad(dataclasses.replace(method, unroll=unroll), loss, params, tasks)[1]
+    # the checkpointed sweep (its forward and reverse scans) and an unrolled MAML loop
+    for method in (amaml.DiscreteAdjoint(13, 0.05, memory_budget=1), amaml.MAML(13, 0.05)):
+        grad = jax.jit(lambda m, p, t: amaml.meta_value_and_grad(m, loss, p, t)[1], static_argnums=0)
+        plain = grad(dataclasses.replace(method, unroll=None), params, tasks)
+        unrolled = grad(dataclasses.replace(method, unroll=unroll), params, tasks)
         assert relative_error(unrolled, plain) < 1e-13, method

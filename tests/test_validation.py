@@ -21,8 +21,10 @@ sizes = st.integers(1, 6)
 
 def tasks_of(batch, n_s, n_q, d_s=2, d_q=2, ys=None, yq=None, dtype=jnp.float64):
     return amaml.Task(
-        jnp.zeros((batch, n_s, d_s), dtype), jnp.zeros((batch, ys if ys is not None else n_s, 1), dtype),
-        jnp.zeros((batch, n_q, d_q), dtype), jnp.zeros((batch, yq if yq is not None else n_q, 1), dtype),
+        jnp.zeros((batch, n_s, d_s), dtype),
+        jnp.zeros((batch, ys if ys is not None else n_s, 1), dtype),
+        jnp.zeros((batch, n_q, d_q), dtype),
+        jnp.zeros((batch, yq if yq is not None else n_q, 1), dtype),
     )
 
 
@@ -59,8 +61,13 @@ def test_empty_support_or_query_sets(batch, n, query):
 
 
 @FAST
-@given(batch=sizes, n=sizes, field=st.sampled_from(amaml.Task._fields), value=st.sampled_from([np.nan, np.inf, -np.inf]),
-       data=st.data())
+@given(
+    batch=sizes,
+    n=sizes,
+    field=st.sampled_from(amaml.Task._fields),
+    value=st.sampled_from([np.nan, np.inf, -np.inf]),
+    data=st.data(),
+)
 def test_non_finite_data_is_named(batch, n, field, value, data):
     tasks = tasks_of(batch, n, n)
     array = np.array(getattr(tasks, field))
@@ -92,8 +99,9 @@ def test_non_integer_steps(cls, steps):
 
 
 @FAST
-@given(cls=st.sampled_from(CLASSES),
-       h=st.one_of(st.floats(max_value=0.0), st.just(float("nan")), st.just(float("inf"))))
+@given(
+    cls=st.sampled_from(CLASSES), h=st.one_of(st.floats(max_value=0.0), st.just(float("nan")), st.just(float("inf")))
+)
 def test_non_positive_or_non_finite_step_sizes(cls, h):
     with pytest.raises(ValueError, match="`step_size` must be a positive finite number"):
         cls(3, h)

@@ -66,8 +66,9 @@ def meta_value_and_grad(
     check_max_meta_loss(max_meta_loss)
     values, grads, unravel = per_task_value_and_grad(method, loss_fn, params, tasks)
     if not isinstance(values, jax.core.Tracer):  # called eagerly: the values are at hand
-        raise_if_diverged(task_diverged(values, grads, max_meta_loss), method, loss_fn, params, tasks,
-                          max_meta_loss=max_meta_loss)
+        raise_if_diverged(
+            task_diverged(values, grads, max_meta_loss), method, loss_fn, params, tasks, max_meta_loss=max_meta_loss
+        )
     return jnp.mean(values), unravel(jnp.mean(grads, axis=0))
 
 

@@ -12,11 +12,11 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from . import _validate
+from ._api import METHODS
 from ._methods import FOMAML, IMAML, MAML, AbstractMetaMethod, AdjointMAML, DiscreteAdjoint, Reptile
 from ._params import flat_loss, flatten
 from ._solvers import RK4
 from ._task import Task, check_tasks
-from ._api import METHODS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,14 +76,21 @@ def verdict(method: AbstractMetaMethod, fd_error: float, ref_error: float | None
             text = f"exact: agrees with finite differences of its own meta-loss, to their noise floor (~{floor:.1e})"
             return text if precise else text + f"; {jnp.dtype(dtype).name} cannot resolve smaller errors (use float64)"
         if precise:
-            return f"indistinguishable from exact here: its error is at or below the finite-difference noise floor ~{floor:.1e}"
-        return (f"{jnp.dtype(dtype).name} finite differences cannot resolve this method's error (measured "
-                f"{fd_error:.1e} <= noise floor ~{floor:.1e}); rerun the check in float64")
+            return (
+                "indistinguishable from exact here: its error is at or below the finite-difference "
+                f"noise floor ~{floor:.1e}"
+            )
+        return (
+            f"{jnp.dtype(dtype).name} finite differences cannot resolve this method's error (measured "
+            f"{fd_error:.1e} <= noise floor ~{floor:.1e}); rerun the check in float64"
+        )
     if exact:
         if fd_error <= max(10 * floor, float(jnp.finfo(dtype).eps) ** 0.5):
             return "exact: agrees with finite differences of its own meta-loss"
-        return (f"NOT exact: {percent(fd_error)} from finite differences of its own meta-loss, far above their "
-                f"noise floor ~{floor:.1e} (unexpected for this method)")
+        return (
+            f"NOT exact: {percent(fd_error)} from finite differences of its own meta-loss, far above their "
+            f"noise floor ~{floor:.1e} (unexpected for this method)"
+        )
     if isinstance(method, AdjointMAML):
         order = min(method.forward.order, method.backward.order)
         ref = "" if ref_error is None else f", {percent(ref_error)} from the fine reference"
@@ -91,8 +98,10 @@ def verdict(method: AbstractMetaMethod, fd_error: float, ref_error: float | None
     if isinstance(method, (FOMAML, Reptile)):
         return f"first-order surrogate: not the gradient of its meta-loss ({percent(fd_error)} off), by design"
     if isinstance(method, IMAML):
-        return (f"implicit-gradient approximation: {percent(fd_error)} from finite differences of its meta-loss "
-                f"(exact only for a converged inner problem and cg_steps >= P)")
+        return (
+            f"implicit-gradient approximation: {percent(fd_error)} from finite differences of its meta-loss "
+            f"(exact only for a converged inner problem and cg_steps >= P)"
+        )
     return f"{percent(fd_error)} from finite differences of its own meta-loss"
 
 
@@ -101,7 +110,10 @@ def reference_method(method: AbstractMetaMethod, refine: int) -> DiscreteAdjoint
     if method.inner_prox != method.meta_prox:
         return None
     return DiscreteAdjoint(
-        method.steps * refine, method.step_size / refine, forward=RK4(), prox=method.inner_prox,
+        method.steps * refine,
+        method.step_size / refine,
+        forward=RK4(),
+        prox=method.inner_prox,
         unroll=method.unroll,
     )
 
@@ -178,5 +190,13 @@ def check_meta_grad(
     if reference is not None:
         ref_grad = jax.jit(lambda t: mean_grad(reference, t))(theta)
         ref_error = float(jnp.linalg.norm(grad - ref_grad) / jnp.linalg.norm(ref_grad))
-    return MetaGradCheck(method, np.asarray(grad), fd_error, ref_error, directions, epsilon, floor,
-                         verdict(method, fd_error, ref_error, floor, theta.dtype))
+    return MetaGradCheck(
+        method,
+        np.asarray(grad),
+        fd_error,
+        ref_error,
+        directions,
+        epsilon,
+        floor,
+        verdict(method, fd_error, ref_error, floor, theta.dtype),
+    )

@@ -58,7 +58,7 @@ class Scheme(NamedTuple):
         return self.depth * self.branch + self.leaf + 1
 
     @classmethod
-    def fit(cls, steps: int, branch: int, depth: int) -> "Scheme":
+    def fit(cls, steps: int, branch: int, depth: int) -> Scheme:
         """The shortest leaf that covers ``steps`` with this branching."""
         return cls(branch, depth, -(-steps // branch**depth))
 
@@ -136,9 +136,21 @@ class CheckpointPlan(NamedTuple):
 def plan(scheme: Scheme | None, steps: int, nodes_bytes: int) -> CheckpointPlan:
     """The :class:`CheckpointPlan` of a resolved scheme (``None``: every node stored)."""
     if scheme is None:
-        return CheckpointPlan(steps, steps + 1, 0, 0, steps, 0, nodes_bytes, (steps + 1) * nodes_bytes,
-                              f"stores all {steps + 1} states")
-    text = (f"{_plural(scheme.depth, 'level')} of {scheme.branch} segment starts, leaf {scheme.leaf} "
-            f"({_plural(scheme.depth, 'extra forward solve')})")
-    return CheckpointPlan(steps, scheme.nodes, scheme.depth, scheme.branch, scheme.leaf, scheme.depth,
-                          nodes_bytes, scheme.nodes * nodes_bytes, text)
+        return CheckpointPlan(
+            steps, steps + 1, 0, 0, steps, 0, nodes_bytes, (steps + 1) * nodes_bytes, f"stores all {steps + 1} states"
+        )
+    text = (
+        f"{_plural(scheme.depth, 'level')} of {scheme.branch} segment starts, leaf {scheme.leaf} "
+        f"({_plural(scheme.depth, 'extra forward solve')})"
+    )
+    return CheckpointPlan(
+        steps,
+        scheme.nodes,
+        scheme.depth,
+        scheme.branch,
+        scheme.leaf,
+        scheme.depth,
+        nodes_bytes,
+        scheme.nodes * nodes_bytes,
+        text,
+    )

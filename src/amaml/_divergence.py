@@ -79,27 +79,49 @@ class DivergenceError(RuntimeError):
         knobs: the :class:`DivergenceKnobs` the advice names.
     """
 
-    def __init__(self, task: int, step: int | None, phase: str, step_size: float,
-                 largest_eigenvalue: float, count: int = 1, *, meta_loss: float | None = None,
-                 max_meta_loss: float | None = None, knobs: DivergenceKnobs = DivergenceKnobs()):
+    def __init__(
+        self,
+        task: int,
+        step: int | None,
+        phase: str,
+        step_size: float,
+        largest_eigenvalue: float,
+        count: int = 1,
+        *,
+        meta_loss: float | None = None,
+        max_meta_loss: float | None = None,
+        knobs: DivergenceKnobs = DivergenceKnobs(),
+    ):
         self.task, self.step, self.phase, self.count = task, step, phase, count
         self.step_size, self.largest_eigenvalue = step_size, largest_eigenvalue
         self.meta_loss, self.max_meta_loss, self.knobs = meta_loss, max_meta_loss, knobs
-        self.exceeded = (phase == "meta-loss" and meta_loss is not None and max_meta_loss is not None
-                         and math.isfinite(meta_loss) and abs(meta_loss) > max_meta_loss)
+        self.exceeded = (
+            phase == "meta-loss"
+            and meta_loss is not None
+            and max_meta_loss is not None
+            and math.isfinite(meta_loss)
+            and abs(meta_loss) > max_meta_loss
+        )
         self.suggested_step_size = 1.0 / largest_eigenvalue if largest_eigenvalue > 0 else None
         where = f"at inner step {step}" if step is not None else f"in the {phase}"
         if self.exceeded:
-            what = (f"its meta-loss {meta_loss:.3g} is finite but exceeds {knobs.threshold}={max_meta_loss:g} "
-                    f"(the inner trajectory is exploding)")
+            what = (
+                f"its meta-loss {meta_loss:.3g} is finite but exceeds {knobs.threshold}={max_meta_loss:g} "
+                f"(the inner trajectory is exploding)"
+            )
         else:
             what = f"a non-finite {'state' if phase == 'forward' else phase}"
-        text = f"task {task} of the batch diverged {where} ({count} task(s) in all): {what}, with {knobs.step_size}={step_size:g}."
+        text = (
+            f"task {task} of the batch diverged {where} ({count} task(s) in all): {what}, "
+            f"with {knobs.step_size}={step_size:g}."
+        )
         if largest_eigenvalue > 0:
-            text += (f" The largest Hessian eigenvalue at the meta-parameters is about "
-                     f"{largest_eigenvalue:.4g}, so h * lambda_max = {step_size * largest_eigenvalue:.3g} "
-                     f"(gradient descent needs h * lambda_max < 2); try {knobs.step_size} <= "
-                     f"{self.suggested_step_size:.3g}")
+            text += (
+                f" The largest Hessian eigenvalue at the meta-parameters is about "
+                f"{largest_eigenvalue:.4g}, so h * lambda_max = {step_size * largest_eigenvalue:.3g} "
+                f"(gradient descent needs h * lambda_max < 2); try {knobs.step_size} <= "
+                f"{self.suggested_step_size:.3g}"
+            )
             if step_size * largest_eigenvalue < 2:
                 text += ", or smaller: the curvature grew along the trajectory"
             text += "."
@@ -114,8 +136,9 @@ def check_max_meta_loss(max_meta_loss: float | None) -> float | None:
     return None if max_meta_loss is None else _validate.positive_float("max_meta_loss", max_meta_loss)
 
 
-def task_diverged(values: Float[Array, " B"], grads: Float[Array, "B P"],
-                  max_meta_loss: float | None = MAX_META_LOSS) -> Bool[Array, " B"]:
+def task_diverged(
+    values: Float[Array, " B"], grads: Float[Array, "B P"], max_meta_loss: float | None = MAX_META_LOSS
+) -> Bool[Array, " B"]:
     """Per task: did it diverge? (jittable)
 
     A task diverged when its meta-loss or any meta-gradient entry is non-finite, or when
@@ -150,8 +173,7 @@ def largest_eigenvalue(flow: GradientFlow, iterations: int = POWER_ITERATIONS) -
     return jax.lax.cond(dominant >= 0, lambda: dominant, lambda: iterate(-dominant))
 
 
-def first_nonfinite_step(method: AbstractMetaMethod, loss: FlatLoss, theta: Float[Array, " P"],
-                         task: Task) -> Array:
+def first_nonfinite_step(method: AbstractMetaMethod, loss: FlatLoss, theta: Float[Array, " P"], task: Task) -> Array:
     """First inner step (1-based) whose state or support loss is non-finite; 0 if none."""
     flow = method.flow(loss, theta, task.support_x, task.support_y)
     solver, h = method.inner_solver, method.step_size
@@ -167,8 +189,15 @@ def first_nonfinite_step(method: AbstractMetaMethod, loss: FlatLoss, theta: Floa
     return first
 
 
-def diagnose(method: AbstractMetaMethod, loss_fn: Callable, params: PyTree, tasks: Task, diverged,
-             max_meta_loss: float | None = MAX_META_LOSS, knobs: DivergenceKnobs = DivergenceKnobs()) -> DivergenceError:
+def diagnose(
+    method: AbstractMetaMethod,
+    loss_fn: Callable,
+    params: PyTree,
+    tasks: Task,
+    diverged,
+    max_meta_loss: float | None = MAX_META_LOSS,
+    knobs: DivergenceKnobs = DivergenceKnobs(),
+) -> DivergenceError:
     """The error describing the first diverged task of a batch (run eagerly, after a failure)."""
     diverged = np.asarray(diverged)
     index = int(np.flatnonzero(diverged)[0])
@@ -183,16 +212,32 @@ def diagnose(method: AbstractMetaMethod, loss_fn: Callable, params: PyTree, task
         value = float(method.value(loss, theta, task))
         too_large = max_meta_loss is not None and abs(value) > max_meta_loss
         phase = "backward" if math.isfinite(value) and not too_large else "meta-loss"
-    eigenvalue = float(jax.jit(lambda t, x, y: largest_eigenvalue(method.flow(loss, t, x, y)))(
-        theta, task.support_x, task.support_y))
-    return DivergenceError(index, step or None, phase, method.step_size, eigenvalue, int(diverged.sum()),
-                           meta_loss=value if value is not None and math.isfinite(value) else None,
-                           max_meta_loss=max_meta_loss, knobs=knobs)
+    eigenvalue = float(
+        jax.jit(lambda t, x, y: largest_eigenvalue(method.flow(loss, t, x, y)))(theta, task.support_x, task.support_y)
+    )
+    return DivergenceError(
+        index,
+        step or None,
+        phase,
+        method.step_size,
+        eigenvalue,
+        int(diverged.sum()),
+        meta_loss=value if value is not None and math.isfinite(value) else None,
+        max_meta_loss=max_meta_loss,
+        knobs=knobs,
+    )
 
 
-def raise_if_diverged(diverged: Bool[Array, " B"], method: AbstractMetaMethod, loss_fn: Callable,
-                      params: PyTree, tasks: Task, *, max_meta_loss: float | None = MAX_META_LOSS,
-                      knobs: DivergenceKnobs = DivergenceKnobs()) -> None:
+def raise_if_diverged(
+    diverged: Bool[Array, " B"],
+    method: AbstractMetaMethod,
+    loss_fn: Callable,
+    params: PyTree,
+    tasks: Task,
+    *,
+    max_meta_loss: float | None = MAX_META_LOSS,
+    knobs: DivergenceKnobs = DivergenceKnobs(),
+) -> None:
     """Raise :class:`DivergenceError` if any task of the batch diverged (call outside jit).
 
     ``diverged`` is the per-task mask returned by :func:`amaml.meta_train_step`; ``params``

@@ -11,7 +11,6 @@ from jaxtyping import Array, Float, PyTree
 
 from ._flow import FlatLoss
 
-
 EQUINOX_HINT = (
     "For an equinox Module, split off the arrays: `params, static = eqx.partition(model, eqx.is_array)`, "
     "pass `params`, and rebuild the model inside apply_fn with `eqx.combine(params, static)` "

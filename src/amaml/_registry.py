@@ -50,8 +50,10 @@ class Registry(Mapping[str, T], Generic[T]):
     def name_of(self, value: Any) -> str:
         """The name under which ``value`` (an instance of a registered class, or a registered object) is known."""
         for name, entry in self._entries.items():
-            if entry is value or (isinstance(entry, type) and type(value) is entry) or (
-                not isinstance(entry, type) and entry == value
+            if (
+                entry is value
+                or (isinstance(entry, type) and type(value) is entry)
+                or (not isinstance(entry, type) and entry == value)
             ):
                 return name
         raise ValueError(f"{value!r} is not a registered {self.kind}; registered: {', '.join(self._entries)}.")

@@ -164,4 +164,3 @@ def forward_and_sweep(
     u_final, starts = split_forward(u0, 0, 0)
     aux, carry = terminal(u_final)
     return aux, sweep_level(0, starts, carry, end_node(u_final))[0]
-

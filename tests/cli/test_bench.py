@@ -10,13 +10,32 @@ from amaml.cli import main
 
 def test_bench_writes_json_markdown_and_plots(tmp_path, capsys):
     out = tmp_path / "bench"
-    code = main(["bench", "--workloads", "paper", "--steps", "1,3", "--methods", "A-MAML euler/euler,MAML-1,FOMAML",
-                 "--repeats", "1", "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "bench",
+            "--workloads",
+            "paper",
+            "--steps",
+            "1,3",
+            "--methods",
+            "A-MAML euler/euler,MAML-1,FOMAML",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     result = json.loads((out / "bench.json").read_text())
     measured = {(r["method"], r["steps"]) for r in result["rows"]}
-    assert measured == {("A-MAML euler/euler", 1), ("A-MAML euler/euler", 3), ("MAML-1", 1), ("FOMAML", 1),
-                        ("FOMAML", 3)}
+    assert measured == {
+        ("A-MAML euler/euler", 1),
+        ("A-MAML euler/euler", 3),
+        ("MAML-1", 1),
+        ("FOMAML", 1),
+        ("FOMAML", 3),
+    }
     assert all(r["status"] == "ok" and r["seconds"] > 0 and r["peak_rss_bytes"] > 0 for r in result["rows"])
     table = (out / "bench.md").read_text()
     assert "commit:" in table and "machine:" in table and "| A-MAML euler/euler |" in table
@@ -25,8 +44,27 @@ def test_bench_writes_json_markdown_and_plots(tmp_path, capsys):
 
 def test_bench_records_plans_over_the_memory_limit_as_oom(tmp_path):
     out = tmp_path / "bench"
-    assert main(["bench", "--workloads", "paper", "--steps", "2", "--methods", "MAML", "--repeats", "1",
-                 "--memory-limit-gb", "0.00001", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--workloads",
+                "paper",
+                "--steps",
+                "2",
+                "--methods",
+                "MAML",
+                "--repeats",
+                "1",
+                "--memory-limit-gb",
+                "0.00001",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     (row,) = json.loads((out / "bench.json").read_text())["rows"]
     assert row["status"] == "oom" and "GiB" in row["reason"]
     assert "| MAML | OOM |" in (out / "bench.md").read_text()

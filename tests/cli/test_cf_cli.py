@@ -5,10 +5,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cf_fixtures import random_ratings, write_fake_wheel, write_u_data
 
 from amaml.cli import main
 from amaml.data import _fetch as _data
+from cf_fixtures import random_ratings, write_fake_wheel
 
 ROWS = random_ratings(users=9, items=12, per_user=(3, 8), seed=5)
 
@@ -22,6 +22,7 @@ def expect(monkeypatch, counts):
 @pytest.fixture
 def offline(monkeypatch):
     """No official site; `pip download` leaves a fake RecBole wheel holding ROWS."""
+
     def no_internet(source, timeout):
         raise OSError("no route to host")
 
@@ -65,10 +66,24 @@ def test_without_a_source_fetch_says_which_file_to_put_where(tmp_path, offline, 
         (["reproduce", "cf", "--dataset", "movielens-100k", "--features", "pca"], "valid names are"),
         (["reproduce", "cf"], "needs --dataset"),
         (["reproduce", "tabular"], "unknown experiment"),
-        (["train", "--run-dir", "x", "--set", "tasks.source=ratings", "--set", "tasks.dataset=jester-1",
-          "--set", "tasks.shots=40"], "`min_ratings` (50)"),
-        (["train", "--run-dir", "x", "--set", "tasks.source=ratings", "--set", "tasks.data_dir=/nonexistent"],
-         "/nonexistent/u.data does not exist"),
+        (
+            [
+                "train",
+                "--run-dir",
+                "x",
+                "--set",
+                "tasks.source=ratings",
+                "--set",
+                "tasks.dataset=jester-1",
+                "--set",
+                "tasks.shots=40",
+            ],
+            "`min_ratings` (50)",
+        ),
+        (
+            ["train", "--run-dir", "x", "--set", "tasks.source=ratings", "--set", "tasks.data_dir=/nonexistent"],
+            "/nonexistent/u.data does not exist",
+        ),
     ],
 )
 def test_bad_names_are_rejected_clearly(capsys, argv, words):

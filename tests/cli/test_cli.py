@@ -9,9 +9,21 @@ import pytest
 from amaml.cli import main
 from amaml.train import RunLock
 
-TINY_SET = ["tasks.family=sinusoid", "tasks.n_train=8", "tasks.n_test=3", "tasks.shots=5", "tasks.queries=5",
-            "method.steps=4", "method.step_size=0.05", "meta.steps=6", "run.checkpoint_every=3",
-            "run.eval_every=3", "model.hidden=8", "optimizer.name=adam", "optimizer.learning_rate=0.01"]
+TINY_SET = [
+    "tasks.family=sinusoid",
+    "tasks.n_train=8",
+    "tasks.n_test=3",
+    "tasks.shots=5",
+    "tasks.queries=5",
+    "method.steps=4",
+    "method.step_size=0.05",
+    "meta.steps=6",
+    "run.checkpoint_every=3",
+    "run.eval_every=3",
+    "model.hidden=8",
+    "optimizer.name=adam",
+    "optimizer.learning_rate=0.01",
+]
 TINY = [arg for item in TINY_SET for arg in ("--set", item)]
 CHEAP = [*TINY, "--set", "method.name=maml"]  # the quickest to compile; run bookkeeping is method-agnostic
 
@@ -81,21 +93,25 @@ def test_a_larger_meta_steps_extends_a_finished_run_as_if_uninterrupted(tmp_path
 
 def test_any_other_change_is_refused_with_the_differing_keys(reference, capsys):
     before = (reference / "config.json").read_text()
-    assert main(["train", "--quiet", "--run-dir", str(reference), "--set", "method.steps=5",
-                 "--set", "run.seed=1"]) == 2
+    assert (
+        main(["train", "--quiet", "--run-dir", str(reference), "--set", "method.steps=5", "--set", "run.seed=1"]) == 2
+    )
     err = capsys.readouterr().err
     assert "method.steps: 4 -> 5" in err and "run.seed: 0 -> 1" in err and "meta.steps" in err
     assert (reference / "config.json").read_text() == before
 
 
-@pytest.mark.parametrize("item, words", [
-    ("run.seed=-1", ["`seed`", "-1"]),
-    ("run.seed=abc", ["`run.seed`", "an integer", "abc"]),
-    ("model.hidden=32,x", ["`model.hidden`", "comma-separated", "32,x"]),
-    ("method.steps=0", ["`steps` must be a positive integer"]),
-    ("meta.batch=9", ["`meta.batch` (9)", "`tasks.n_train` (8)"]),
-    ("tasks.dim=2", ["`tasks.dim` does not apply", "family 'sinusoid'", "n_train"]),
-])
+@pytest.mark.parametrize(
+    "item, words",
+    [
+        ("run.seed=-1", ["`seed`", "-1"]),
+        ("run.seed=abc", ["`run.seed`", "an integer", "abc"]),
+        ("model.hidden=32,x", ["`model.hidden`", "comma-separated", "32,x"]),
+        ("method.steps=0", ["`steps` must be a positive integer"]),
+        ("meta.batch=9", ["`meta.batch` (9)", "`tasks.n_train` (8)"]),
+        ("tasks.dim=2", ["`tasks.dim` does not apply", "family 'sinusoid'", "n_train"]),
+    ],
+)
 def test_an_invalid_value_is_named_and_leaves_nothing_on_disk(tmp_path, capsys, item, words):
     run = tmp_path / "run"
     assert main(["train", "--quiet", "--run-dir", str(run), *TINY, "--set", item]) == 2
@@ -128,17 +144,22 @@ def test_config_show_prints_types_defaults_meanings_as_json_that_config_accepts(
     assert values["model"]["hidden"] == [64, 64]
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["train", "--run-dir", "x", "--set", "method.name=mamal"], ["valid names are", "amaml"]),
-    (["train", "--run-dir", "x", "--set", "method.forward=rk5"], ["`method.forward`", "valid names are"]),
-    (["train", "--run-dir", "x", "--set", "tasks.family=cosine"], ["`tasks.family`", "valid names are"]),
-    (["train", "--run-dir", "x", "--set", "learning_rate=0.1"], ["SECTION.KEY=VALUE"]),
-    (["train", "--run-dir", "x", "--set", "method.name=fomaml", "--set", "method.prox=3"],
-     ["`method.prox` does not apply", "method 'fomaml'", "step_size"]),
-    (["train", "--run-dir", "x", "--set", "optimiser.name=adam"], ["unknown config section 'optimiser'"]),
-    (["reproduce", "synthetic", "--budget", "huge"], ["valid names are"]),
-    (["eval", "/nonexistent/run"], ["no config.json"]),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["train", "--run-dir", "x", "--set", "method.name=mamal"], ["valid names are", "amaml"]),
+        (["train", "--run-dir", "x", "--set", "method.forward=rk5"], ["`method.forward`", "valid names are"]),
+        (["train", "--run-dir", "x", "--set", "tasks.family=cosine"], ["`tasks.family`", "valid names are"]),
+        (["train", "--run-dir", "x", "--set", "learning_rate=0.1"], ["SECTION.KEY=VALUE"]),
+        (
+            ["train", "--run-dir", "x", "--set", "method.name=fomaml", "--set", "method.prox=3"],
+            ["`method.prox` does not apply", "method 'fomaml'", "step_size"],
+        ),
+        (["train", "--run-dir", "x", "--set", "optimiser.name=adam"], ["unknown config section 'optimiser'"]),
+        (["reproduce", "synthetic", "--budget", "huge"], ["valid names are"]),
+        (["eval", "/nonexistent/run"], ["no config.json"]),
+    ],
+)
 def test_bad_names_and_keys_are_rejected_clearly(capsys, argv, words):
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -148,6 +169,23 @@ def test_bad_names_and_keys_are_rejected_clearly(capsys, argv, words):
 def test_list_names_everything(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in ("amaml", "discrete-adjoint", "reptile", "rk4", "cosmixture", "alpine", "sinusoid", "functions",
-                 "ratings", "movielens-100k", "onehot", "mlp", "adam", "quick", "standard", "paper", "wide"):
+    for name in (
+        "amaml",
+        "discrete-adjoint",
+        "reptile",
+        "rk4",
+        "cosmixture",
+        "alpine",
+        "sinusoid",
+        "functions",
+        "ratings",
+        "movielens-100k",
+        "onehot",
+        "mlp",
+        "adam",
+        "quick",
+        "standard",
+        "paper",
+        "wide",
+    ):
         assert name in out, name

@@ -10,19 +10,23 @@ import sys
 import time
 
 import numpy as np
-
-from amaml.cli import main
-
 import pytest
 from test_cli import CHEAP, checkpoint_arrays, same_checkpoint
+
+from amaml.cli import main
 
 LONG = [*CHEAP, "--set", "meta.steps=150", "--set", "run.checkpoint_every=7", "--set", "run.eval_every=50"]
 BLOWUP = [*CHEAP, "--set", "run.dtype=float32", "--set", "method.step_size=1e6"]
 
 
 def amaml_train(run_dir, argv):
-    return subprocess.Popen([sys.executable, "-m", "amaml", "train", "--quiet", "--run-dir", str(run_dir), *argv],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy(), text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "amaml", "train", "--quiet", "--run-dir", str(run_dir), *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+        text=True,
+    )
 
 
 @pytest.fixture(scope="module")

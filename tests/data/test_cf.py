@@ -4,9 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from cf_fixtures import random_ratings
 
 from amaml.data import OneHotItems, Ratings, SVDItems, baseline_nrmse, make_cf_dataset
+from cf_fixtures import random_ratings
 
 ROWS = random_ratings(users=40, items=30, per_user=(6, 25), seed=3)
 RATINGS = Ratings.from_rows(*zip(*ROWS))
@@ -63,14 +63,21 @@ def test_statistics_and_features_come_from_training_users_only():
     shifted = RATINGS._replace(rating=np.where(test, 6 - RATINGS.rating, RATINGS.rating))
     other = build(shifted, features=SVDItems(dim=5))
     np.testing.assert_array_equal(other.test_users, data.test_users)
-    for a, b in [(other.item_x, data.item_x), (other.item_mean, data.item_mean),
-                 (other.standardisation.y_mean, data.standardisation.y_mean),
-                 (other.standardisation.y_std, data.standardisation.y_std), (other.train_y, data.train_y)]:
+    for a, b in [
+        (other.item_x, data.item_x),
+        (other.item_mean, data.item_mean),
+        (other.standardisation.y_mean, data.standardisation.y_mean),
+        (other.standardisation.y_std, data.standardisation.y_std),
+        (other.train_y, data.train_y),
+    ]:
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(other.test_y, data.test_y)
     train_ratings = RATINGS.rating[np.isin(RATINGS.user, data.train_users)]
-    np.testing.assert_allclose([data.standardisation.y_mean, data.standardisation.y_std],
-                               [train_ratings.mean(), train_ratings.std()], rtol=1e-12)
+    np.testing.assert_allclose(
+        [data.standardisation.y_mean, data.standardisation.y_std],
+        [train_ratings.mean(), train_ratings.std()],
+        rtol=1e-12,
+    )
 
 
 def test_svd_features_are_the_truncated_svd_item_factors():
@@ -104,8 +111,9 @@ def test_test_tasks_are_fixed_and_baselines_follow_their_definitions():
     support_item = data.items[np.argmax(np.asarray(small.support_x), axis=2)]
     support_means = np.vectorize(lambda i: np.mean([r[i] for r in train.values() if i in r]))(support_item)
     offset = s - (support_means - float(data.standardisation.y_mean)) / float(data.standardisation.y_std)
-    np.testing.assert_allclose(scores["item mean + user offset"],
-                               np.sqrt(np.mean((q - expected - offset.mean(1, keepdims=True)) ** 2, 1)))
+    np.testing.assert_allclose(
+        scores["item mean + user offset"], np.sqrt(np.mean((q - expected - offset.mean(1, keepdims=True)) ** 2, 1))
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ import zipfile
 
 import numpy as np
 import pytest
-from cf_fixtures import jester_rows, random_ratings, write_fake_wheel, write_ratings_dat, write_u_data, write_xls
 
 from amaml.data import (
     WHEEL_MEMBER,
@@ -14,6 +13,7 @@ from amaml.data import (
     movielens_100k_rows_from_wheel,
     u_data_text,
 )
+from cf_fixtures import jester_rows, random_ratings, write_fake_wheel, write_ratings_dat, write_u_data, write_xls
 
 ROWS = random_ratings(users=6, items=10, per_user=(3, 6))
 

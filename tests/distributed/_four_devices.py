@@ -18,8 +18,10 @@ from jax.flatten_util import ravel_pytree  # noqa: E402
 import amaml  # noqa: E402
 from amaml import distributed  # noqa: E402
 from amaml.cli import main  # noqa: E402
-from amaml.tasks import Standardisation  # noqa: E402
-from amaml.tasks import MetaDataset  # noqa: E402
+from amaml.tasks import (
+    MetaDataset,  # noqa: E402
+    Standardisation,  # noqa: E402
+)
 from amaml.train import _update, make_update  # noqa: E402
 
 B, N, D = 8, 6, 2
@@ -35,11 +37,19 @@ mesh = distributed.task_mesh()
 # 1. the task arrays are split over the devices, params are replicated
 sharded = distributed.shard_tasks(tasks, mesh)
 shards = sharded.support_x.addressable_shards
-out["shards"] = [{"device": s.device.id, "rows": [s.index[0].start, s.index[0].stop],
-                  "equal": bool(np.array_equal(np.asarray(s.data), x[s.index[0], :N]))} for s in shards]
+out["shards"] = [
+    {
+        "device": s.device.id,
+        "rows": [s.index[0].start, s.index[0].stop],
+        "equal": bool(np.array_equal(np.asarray(s.data), x[s.index[0], :N])),
+    }
+    for s in shards
+]
 replicated = distributed.replicate(params, mesh)
-out["params_replicated"] = all(leaf.sharding.is_fully_replicated and len(leaf.addressable_shards) == 4
-                               for leaf in jax.tree_util.tree_leaves(replicated))
+out["params_replicated"] = all(
+    leaf.sharding.is_fully_replicated and len(leaf.addressable_shards) == 4
+    for leaf in jax.tree_util.tree_leaves(replicated)
+)
 
 # 2. sharded meta-gradient = single-device meta-gradient
 methods = {"A-MAML": amaml.AdjointMAML(8, 0.05)}  # MAML: through make_update below
@@ -57,16 +67,26 @@ for name, method in methods.items():
 #    differences), and inside the jit the sampled tasks are split over the devices
 pool = rng.uniform(-1, 1, (10, 20, D))
 targets = np.sin(3 * pool).sum(-1, keepdims=True)
-dataset = MetaDataset(pool, targets, pool[:, ::-1], targets[:, ::-1], pool[:2], targets[:2], pool[0], targets[:2],
-                      Standardisation(np.zeros(D), np.ones(D), np.zeros(()), np.ones(())))
+dataset = MetaDataset(
+    pool,
+    targets,
+    pool[:, ::-1],
+    targets[:, ::-1],
+    pool[:2],
+    targets[:2],
+    pool[0],
+    targets[:2],
+    Standardisation(np.zeros(D), np.ones(D), np.zeros(()), np.ones(())),
+)
 dataset = jax.tree_util.tree_map(jnp.asarray, dataset)
 seen = []
 real_step = _update.meta_train_step
 
 
 def spy(method, loss_fn, optimizer, p, s, t, **options):
-    jax.debug.inspect_array_sharding(t.support_x, callback=lambda sh: seen.append(
-        [list(getattr(sh, "spec", [])), sh.num_devices]))
+    jax.debug.inspect_array_sharding(
+        t.support_x, callback=lambda sh: seen.append([list(getattr(sh, "spec", [])), sh.num_devices])
+    )
     return real_step(method, loss_fn, optimizer, p, s, t, **options)
 
 
@@ -91,8 +111,10 @@ out["inner_sharding"] = seen
 
 # 4. a meta-batch the devices do not divide: one clear error, before any work
 errors = []
-for call in (lambda: make_update(amaml.MAML(5, 0.05), loss, optimizer, dataset, jax.random.key(1), 6, 4, 4, mesh=mesh),
-             lambda: distributed.shard_tasks(jax.tree_util.tree_map(lambda a: a[:6], tasks), mesh)):
+for call in (
+    lambda: make_update(amaml.MAML(5, 0.05), loss, optimizer, dataset, jax.random.key(1), 6, 4, 4, mesh=mesh),
+    lambda: distributed.shard_tasks(jax.tree_util.tree_map(lambda a: a[:6], tasks), mesh),
+):
     try:
         call()
         errors.append(None)

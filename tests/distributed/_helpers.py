@@ -6,9 +6,21 @@ from pathlib import Path
 import amaml
 
 # a tiny run of `amaml train` (--set KEY=VALUE items): cheap to compile, float64
-TINY_RUN = ["tasks.family=sinusoid", "model.hidden=8", "method.name=maml", "method.steps=2", "tasks.shots=5",
-            "tasks.queries=5", "tasks.n_train=8", "tasks.n_test=2", "meta.batch=4", "meta.steps=4",
-            "run.checkpoint_every=2", "run.eval_every=2", "run.dtype=float64"]
+TINY_RUN = [
+    "tasks.family=sinusoid",
+    "model.hidden=8",
+    "method.name=maml",
+    "method.steps=2",
+    "tasks.shots=5",
+    "tasks.queries=5",
+    "tasks.n_train=8",
+    "tasks.n_test=2",
+    "meta.batch=4",
+    "meta.steps=4",
+    "run.checkpoint_every=2",
+    "run.eval_every=2",
+    "run.dtype=float64",
+]
 
 
 def set_args(items: list[str]) -> list[str]:

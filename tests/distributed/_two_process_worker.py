@@ -25,8 +25,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _helpers import TINY_RUN, set_args  # noqa: E402
 
 process_id, port, run_dir, out = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
-argv = ["train", "--run-dir", str(run_dir), "--quiet", "--devices", "auto", "--coordinator", f"127.0.0.1:{port}",
-        "--num-processes", "2", "--process-id", process_id, *set_args(TINY_RUN)]
+argv = [
+    "train",
+    "--run-dir",
+    str(run_dir),
+    "--quiet",
+    "--devices",
+    "auto",
+    "--coordinator",
+    f"127.0.0.1:{port}",
+    "--num-processes",
+    "2",
+    "--process-id",
+    process_id,
+    *set_args(TINY_RUN),
+]
 args = build_parser().parse_args(argv)
 mesh = _distributed.setup(args)
 config = amaml.train.RunConfig().with_overrides(TINY_RUN)

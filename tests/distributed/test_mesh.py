@@ -13,8 +13,12 @@ HERE = Path(__file__).parent
 
 def test_sharded_meta_gradient_matches_single_device(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(HERE / "_four_devices.py"), str(tmp_path / "run")], capture_output=True, text=True,
-        timeout=180, env=python_env(XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu"))
+        [sys.executable, str(HERE / "_four_devices.py"), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=python_env(XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu"),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["device_count"] == 4

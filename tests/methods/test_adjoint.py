@@ -57,9 +57,7 @@ def test_prox_variant_matches_the_differentiated_closed_form(linear):
     assert abs(value - closed_form_prox_objective(theta, task, 2.0, prox)) < 1e-8 * abs(value)
 
 
-@pytest.mark.parametrize(
-    "forward,backward", [(amaml.RK4(), amaml.Heun()), (amaml.RK4(), amaml.RK4())], ids=repr
-)
+@pytest.mark.parametrize("forward,backward", [(amaml.RK4(), amaml.Heun()), (amaml.RK4(), amaml.RK4())], ids=repr)
 def test_nonlinear_order_against_a_fine_exact_adjoint(forward, backward):
     """On a tanh MLP the Hessian varies along the path; RK4 backward stays fourth order
     only if the mid-step states are interpolated to O(h^4) (cubic Hermite)."""
@@ -74,7 +72,7 @@ def test_nonlinear_order_against_a_fine_exact_adjoint(forward, backward):
     errors = []
     for k in steps:
         method = amaml.AdjointMAML(k, horizon / k, forward=forward, backward=backward)
-        errors.append(relative_error(jax.jit(lambda t: method.value_and_grad(loss, t, task)[1])(theta), exact))
+        errors.append(relative_error(jax.jit(lambda t, m=method: m.value_and_grad(loss, t, task)[1])(theta), exact))
     slope = fitted_slope([horizon / k for k in steps], errors)
     order = min(forward.order, backward.order)
     assert abs(slope - order) < 0.3, (errors, slope)

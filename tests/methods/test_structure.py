@@ -2,7 +2,6 @@
 
 import dataclasses
 import inspect
-import typing
 import warnings
 
 import jax
@@ -38,8 +37,11 @@ def is_final(cls):
 def test_every_class_is_abstract_or_final_and_only_final_classes_hold_fields(root):
     classes = [root, *subclasses(root)]
     finals = [c for c in classes if not c.__name__.startswith("Abstract")]
-    assert {c.__name__ for c in finals} >= ({"MAML", "FOMAML", "Reptile", "IMAML", "AdjointMAML", "DiscreteAdjoint"}
-                                            if root is amaml.AbstractMetaMethod else {"Euler", "Heun", "RK4"})
+    assert {c.__name__ for c in finals} >= (
+        {"MAML", "FOMAML", "Reptile", "IMAML", "AdjointMAML", "DiscreteAdjoint"}
+        if root is amaml.AbstractMetaMethod
+        else {"Euler", "Heun", "RK4"}
+    )
     for cls in classes:
         if cls.__name__.startswith("Abstract"):
             assert inspect.isabstract(cls) or cls is root, cls
@@ -89,10 +91,25 @@ def test_the_exact_option_sets_in_order():
     for cls in (amaml.MAML, amaml.FOMAML, amaml.Reptile):
         assert names(cls) == ["steps", "step_size", "unroll"]
     assert names(amaml.IMAML) == ["steps", "step_size", "prox", "cg_steps", "unroll"]
-    assert names(amaml.AdjointMAML) == ["steps", "step_size", "forward", "backward", "prox", "checkpoints",
-                                        "memory_budget", "unroll"]
-    assert names(amaml.DiscreteAdjoint) == ["steps", "step_size", "forward", "prox", "checkpoints",
-                                            "memory_budget", "unroll"]
+    assert names(amaml.AdjointMAML) == [
+        "steps",
+        "step_size",
+        "forward",
+        "backward",
+        "prox",
+        "checkpoints",
+        "memory_budget",
+        "unroll",
+    ]
+    assert names(amaml.DiscreteAdjoint) == [
+        "steps",
+        "step_size",
+        "forward",
+        "prox",
+        "checkpoints",
+        "memory_budget",
+        "unroll",
+    ]
     assert amaml.AdjointMAML(5, 0.1).memory_budget == 16 * 2**20
 
 

@@ -26,7 +26,10 @@ def test_parameter_and_input_ranges_are_the_specs():
         assert low <= cos[:, column].min() < low + 0.01 and high - 0.01 < cos[:, column].max() <= high
     alpine = Alpine(dim=3, dtype=jnp.float64).sample_parameters(key, 5000)
     assert alpine.shape == (5000, 3)
-    assert -5 * np.pi / 12 <= alpine.min() < -5 * np.pi / 12 + 0.01 and 5 * np.pi / 12 - 0.01 < alpine.max() <= 5 * np.pi / 12
+    assert (
+        -5 * np.pi / 12 <= alpine.min() < -5 * np.pi / 12 + 0.01
+        and 5 * np.pi / 12 - 0.01 < alpine.max() <= 5 * np.pi / 12
+    )
     # independent phases per coordinate (the authors' code reuses the first one)
     assert abs(np.corrcoef(alpine[:, 0], alpine[:, 1])[0, 1]) < 0.05
     sine = Sinusoid(dtype=jnp.float64).sample_parameters(key, 5000)
@@ -44,8 +47,9 @@ def test_values_follow_the_formulas():
     phases = np.array([0.3, -1.1])
     expected = np.abs(x * np.sin(x + phases) + 0.1 * x).sum(1)
     np.testing.assert_allclose(Alpine(dtype=jnp.float64).evaluate(phases, x)[:, 0], expected)
-    np.testing.assert_allclose(Sinusoid(dtype=jnp.float64).evaluate(jnp.array([2.0, 0.5]), x[:, :1]),
-                               2.0 * np.sin(x[:, :1] - 0.5))
+    np.testing.assert_allclose(
+        Sinusoid(dtype=jnp.float64).evaluate(jnp.array([2.0, 0.5]), x[:, :1]), 2.0 * np.sin(x[:, :1] - 0.5)
+    )
 
 
 def test_dense_grid_is_31_by_31_in_two_dimensions():

@@ -13,10 +13,21 @@ from amaml.train._config import SECTIONS
 
 
 def test_overrides_are_parsed_by_the_declared_type():
-    config = RunConfig().with_overrides([
-        "method.steps=200", "model.hidden=64,64", "method.forward=euler", "method.checkpoints=7",
-        "tasks.family=alpine", "tasks.dim=3", "optimizer.name=adam", "optimizer.learning_rate=1e-4",
-        "meta.on_divergence=skip", "meta.max_meta_loss=none", "run.dtype=float32"])
+    config = RunConfig().with_overrides(
+        [
+            "method.steps=200",
+            "model.hidden=64,64",
+            "method.forward=euler",
+            "method.checkpoints=7",
+            "tasks.family=alpine",
+            "tasks.dim=3",
+            "optimizer.name=adam",
+            "optimizer.learning_rate=1e-4",
+            "meta.on_divergence=skip",
+            "meta.max_meta_loss=none",
+            "run.dtype=float32",
+        ]
+    )
     assert config.method == amaml.AdjointMAML(200, 0.01, forward=amaml.Euler(), checkpoints=7)
     assert config.model.hidden == (64, 64) and config.tasks.family == amaml.tasks.Alpine(dim=3)
     assert config.optimizer == train.Adam(1e-4) and config.meta.max_meta_loss is None
@@ -25,25 +36,31 @@ def test_overrides_are_parsed_by_the_declared_type():
     assert RunConfig().with_overrides(["model.hidden="]).model.hidden == ()
 
 
-@pytest.mark.parametrize("item, words", [
-    ("method.steps=2.5", ["`method.steps`", "an integer", "2.5"]),
-    ("model.hidden=64,x", ["`model.hidden`", "comma-separated ints", "64,x"]),
-    ("method.checkpoints=some", ["`method.checkpoints`", "'auto'", "some"]),
-    ("meta.on_divergence=ignore", ["`meta.on_divergence`", "'raise' or 'skip'", "ignore"]),
-    ("method.forward=rk5", ["`method.forward`", "unknown solver 'rk5'", "euler, heun, rk4"]),
-])
+@pytest.mark.parametrize(
+    "item, words",
+    [
+        ("method.steps=2.5", ["`method.steps`", "an integer", "2.5"]),
+        ("model.hidden=64,x", ["`model.hidden`", "comma-separated ints", "64,x"]),
+        ("method.checkpoints=some", ["`method.checkpoints`", "'auto'", "some"]),
+        ("meta.on_divergence=ignore", ["`meta.on_divergence`", "'raise' or 'skip'", "ignore"]),
+        ("method.forward=rk5", ["`method.forward`", "unknown solver 'rk5'", "euler, heun, rk4"]),
+    ],
+)
 def test_a_value_of_the_wrong_type_names_key_type_and_value(item, words):
     with pytest.raises(ValueError) as caught:
         RunConfig().with_overrides([item])
     assert all(w in str(caught.value) for w in words), caught.value
 
 
-@pytest.mark.parametrize("items, key, valid", [
-    (["method.name=fomaml", "method.prox=3"], "method.prox", "name, steps, step_size"),
-    (["method.name=maml", "method.backward=euler"], "method.backward", "steps"),
-    (["tasks.family=sinusoid", "tasks.dim=1"], "tasks.dim", "n_train"),
-    (["tasks.cg_steps=3"], "tasks.cg_steps", "family"),
-])
+@pytest.mark.parametrize(
+    "items, key, valid",
+    [
+        (["method.name=fomaml", "method.prox=3"], "method.prox", "name, steps, step_size"),
+        (["method.name=maml", "method.backward=euler"], "method.backward", "steps"),
+        (["tasks.family=sinusoid", "tasks.dim=1"], "tasks.dim", "n_train"),
+        (["tasks.cg_steps=3"], "tasks.cg_steps", "family"),
+    ],
+)
 def test_a_key_that_does_not_apply_is_named_with_the_keys_that_do(items, key, valid):
     with pytest.raises(ValueError, match=f"`{key}` does not apply") as caught:
         RunConfig().with_overrides(items)
@@ -78,8 +95,15 @@ def test_json_and_the_described_form_read_back_to_the_same_configuration(config)
 
 
 def test_every_registry_holds_each_class_once_and_names_resolve_back():
-    for registry in (train.METHODS, train.SOLVERS, train.TASK_SOURCES, train.FAMILIES, train.FEATURES, train.MODELS,
-                     train.OPTIMIZERS):
+    for registry in (
+        train.METHODS,
+        train.SOLVERS,
+        train.TASK_SOURCES,
+        train.FAMILIES,
+        train.FEATURES,
+        train.MODELS,
+        train.OPTIMIZERS,
+    ):
         assert len(set(registry.values())) == len(registry)
         for name, cls in registry.items():
             if name in train.METHODS:
@@ -87,8 +111,14 @@ def test_every_registry_holds_each_class_once_and_names_resolve_back():
             else:
                 obj = cls()
             assert registry.name_of(obj) == name
-    assert set(train.METHODS.values()) == {amaml.AdjointMAML, amaml.DiscreteAdjoint, amaml.MAML, amaml.FOMAML,
-                                           amaml.IMAML, amaml.Reptile}
+    assert set(train.METHODS.values()) == {
+        amaml.AdjointMAML,
+        amaml.DiscreteAdjoint,
+        amaml.MAML,
+        amaml.FOMAML,
+        amaml.IMAML,
+        amaml.Reptile,
+    }
     assert [s.name for s in SECTIONS] == ["tasks", "model", "method", "optimizer", "meta", "run"]
 
 
@@ -115,9 +145,19 @@ def test_unknown_names_list_the_valid_ones(name):
     assert all(valid in str(caught.value) for valid in train.METHODS)
 
 
-@pytest.mark.parametrize("item", ["method.steps=0", "method.step_size=-1", "optimizer.learning_rate=0",
-                                  "meta.steps=0", "meta.batch=-1", "tasks.shots=0", "run.seed=-3",
-                                  "run.checkpoint_every=0"])
+@pytest.mark.parametrize(
+    "item",
+    [
+        "method.steps=0",
+        "method.step_size=-1",
+        "optimizer.learning_rate=0",
+        "meta.steps=0",
+        "meta.batch=-1",
+        "tasks.shots=0",
+        "run.seed=-3",
+        "run.checkpoint_every=0",
+    ],
+)
 def test_non_positive_values_are_refused_naming_them(item):
     name = item.split(".")[1].split("=")[0]
     with pytest.raises((ValueError, TypeError), match=f"`{name}`"):

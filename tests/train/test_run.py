@@ -21,9 +21,14 @@ from amaml.train import (
     run,
 )
 
-TINY = RunConfig(tasks=FunctionTasks(amaml.tasks.Sinusoid(), n_train=8, n_test=3, shots=5, queries=5),
-                 model=amaml.models.MLP((8,)), method=amaml.MAML(3, 0.05), optimizer=Adam(0.01),
-                 meta=MetaTraining(batch=4, steps=6), run=RunSettings(eval_every=3, checkpoint_every=3))
+TINY = RunConfig(
+    tasks=FunctionTasks(amaml.tasks.Sinusoid(), n_train=8, n_test=3, shots=5, queries=5),
+    model=amaml.models.MLP((8,)),
+    method=amaml.MAML(3, 0.05),
+    optimizer=Adam(0.01),
+    meta=MetaTraining(batch=4, steps=6),
+    run=RunSettings(eval_every=3, checkpoint_every=3),
+)
 
 
 def with_steps(config, steps):
@@ -56,8 +61,9 @@ def test_train_resume_and_extend_through_python_end_bit_identical(tmp_path):
     assert trained.step == 10 and trained.parts.config == with_steps(TINY, 10)
     np.testing.assert_array_equal(flat(trained.params), flat(whole.params))
     tasks = trained.parts.dataset.test_tasks(5)
-    adapted = amaml.adapt(trained.parts.method, trained.parts.loss_fn, trained.params, tasks.support_x[0],
-                          tasks.support_y[0])
+    adapted = amaml.adapt(
+        trained.parts.method, trained.parts.loss_fn, trained.params, tasks.support_x[0], tasks.support_y[0]
+    )
     assert jax.tree_util.tree_structure(adapted) == jax.tree_util.tree_structure(trained.params)
 
 

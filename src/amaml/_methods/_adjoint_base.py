@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +9,7 @@ import jax
 from jaxtyping import Array, Float
 
 from .. import _validate
-from .._checkpoints import Checkpoints, CheckpointPlan, node_bytes, plan, resolve_checkpoints
+from .._checkpoints import CheckpointPlan, Checkpoints, node_bytes, plan, resolve_checkpoints
 from .._fields import option
 from .._flow import FlatLoss, GradientFlow, meta_objective
 from .._solvers import AbstractSolver
@@ -119,10 +118,15 @@ def prox_option():
 
 
 def checkpoints_option():
-    return option("auto", doc='stored states: None (all K+1), an integer c (at most c, one extra solve), '
-                              'or "auto" (all within memory_budget, else recursive)')
+    return option(
+        "auto",
+        doc="stored states: None (all K+1), an integer c (at most c, one extra solve), "
+        'or "auto" (all within memory_budget, else recursive)',
+    )
 
 
 def memory_budget_option():
-    return option(DEFAULT_MEMORY_BUDGET, doc='bytes per task that checkpoints="auto" may spend storing every state '
-                                             '(default 16 MiB)')
+    return option(
+        DEFAULT_MEMORY_BUDGET,
+        doc='bytes per task that checkpoints="auto" may spend storing every state (default 16 MiB)',
+    )

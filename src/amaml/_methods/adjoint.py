@@ -9,12 +9,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _validate
-from .._flow import FlatLoss, GradientFlow
-from .._solvers import RK4, AbstractSolver
-from .._task import Task
 from .._checkpoints import Checkpoints
 from .._fields import option
+from .._flow import FlatLoss, GradientFlow
+from .._solvers import RK4, AbstractSolver
 from .._sweep import Node, hermite
+from .._task import Task
 from ._adjoint_base import AbstractAdjointMethod, checkpoints_option, memory_budget_option, prox_option
 from ._base import SOLVERS, step_size_option, steps_option, unroll_option
 

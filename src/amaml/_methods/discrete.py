@@ -9,12 +9,12 @@ from typing import ClassVar, final
 from jaxtyping import Array, Float
 
 from .. import _validate
-from .._flow import FlatLoss, GradientFlow
-from .._solvers import AbstractSolver, Euler
-from .._task import Task
 from .._checkpoints import Checkpoints
 from .._fields import option
+from .._flow import FlatLoss, GradientFlow
+from .._solvers import AbstractSolver, Euler
 from .._sweep import Node
+from .._task import Task
 from ._adjoint_base import AbstractAdjointMethod, checkpoints_option, memory_budget_option, prox_option
 from ._base import SOLVERS, step_size_option, steps_option, unroll_option
 
@@ -56,7 +56,9 @@ class DiscreteAdjoint(AbstractAdjointMethod):
 
     steps: int = steps_option()
     step_size: float = step_size_option()
-    forward: AbstractSolver = option(Euler(), doc="forward scheme, differentiated exactly: Euler() (MAML), Heun() or RK4()")
+    forward: AbstractSolver = option(
+        Euler(), doc="forward scheme, differentiated exactly: Euler() (MAML), Heun() or RK4()"
+    )
     prox: float = prox_option()
     checkpoints: Checkpoints = checkpoints_option()
     memory_budget: int = memory_budget_option()
@@ -66,8 +68,12 @@ class DiscreteAdjoint(AbstractAdjointMethod):
 
     def __post_init__(self, solver: AbstractSolver | None) -> None:
         if solver is not None:
-            warnings.warn("DiscreteAdjoint(solver=...) is deprecated: the forward scheme is now called "
-                          "`forward`, as in AdjointMAML; pass forward=... instead.", DeprecationWarning, stacklevel=3)
+            warnings.warn(
+                "DiscreteAdjoint(solver=...) is deprecated: the forward scheme is now called "
+                "`forward`, as in AdjointMAML; pass forward=... instead.",
+                DeprecationWarning,
+                stacklevel=3,
+            )
             _validate.instance_of("solver", solver, AbstractSolver, SOLVERS)
             if self.forward != Euler():
                 raise TypeError("pass the forward scheme once: `forward=` (`solver=` is its deprecated old name).")

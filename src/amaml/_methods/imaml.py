@@ -11,10 +11,10 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .. import _validate
-from .._flow import FlatLoss
-from .._task import Task
 from .._fields import option
+from .._flow import FlatLoss
 from .._solvers import AbstractSolver, Euler
+from .._task import Task
 from ._base import AbstractMetaMethod, step_size_option, steps_option, unroll_option
 
 

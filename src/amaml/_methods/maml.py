@@ -9,8 +9,8 @@ import jax
 from jaxtyping import Array, Float
 
 from .._flow import FlatLoss
-from .._task import Task
 from .._solvers import AbstractSolver, Euler
+from .._task import Task
 from ._base import AbstractMetaMethod, step_size_option, steps_option, unroll_option
 
 

@@ -31,8 +31,12 @@ log = logging.getLogger("amaml")
 
 def _config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="JSON file of config sections (the output of `amaml config show`)")
-    parser.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
-                        help="set one key, e.g. method.steps=200, model.hidden=64,64, method.name=maml")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="set one key, e.g. method.steps=200, model.hidden=64,64, method.name=maml",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     except RunInterrupted as stop:
         where = f"checkpoint {stop.checkpoint}" if stop.checkpoint else "no checkpoint yet"
-        print(f"\namaml: interrupted after meta-update {stop.step} of {stop.total}; {where}; "
-              f"resume with: {_resume_hint(args)}", file=sys.stderr)
+        print(
+            f"\namaml: interrupted after meta-update {stop.step} of {stop.total}; {where}; "
+            f"resume with: {_resume_hint(args)}",
+            file=sys.stderr,
+        )
         return 130
     except KeyboardInterrupt:
         print("\namaml: interrupted", file=sys.stderr)

@@ -95,8 +95,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     result = evaluate_run(args.run_dir, modes, args.adapt_steps, args.every, out=out, overwrite=True)
     for mode in modes:
         s = result[mode]
-        line = (f"{mode}: nRMSE at step 0 {s['mean'][0]:.4f} +- {s['std'][0]:.4f}, "
-                f"at step {s['steps'][-1]} {s['mean'][-1]:.4f} +- {s['std'][-1]:.4f}")
+        line = (
+            f"{mode}: nRMSE at step 0 {s['mean'][0]:.4f} +- {s['std'][0]:.4f}, "
+            f"at step {s['steps'][-1]} {s['mean'][-1]:.4f} +- {s['std'][-1]:.4f}"
+        )
         if "at_horizon" in s:
             h = s["at_horizon"]
             line += f"; at the method's own horizon ({h['steps']} steps) {h['mean']:.4f} +- {h['std']:.4f}"
@@ -142,8 +144,10 @@ def _reproduce_cf(args: argparse.Namespace) -> int:
     if not (Path(data_dir) / source.filename).is_file():  # before any training
         from ..data._fetch import where_to_put
 
-        raise ValueError(f"{args.dataset}: {Path(data_dir) / source.filename} does not exist; "
-                         f"{where_to_put(args.dataset, Path(data_dir))}.")
+        raise ValueError(
+            f"{args.dataset}: {Path(data_dir) / source.filename} does not exist; "
+            f"{where_to_put(args.dataset, Path(data_dir))}."
+        )
     _enable_x64_if_needed(budget.dtype)
     from ..experiments import git_commit, reproduce_cf, write_cf_report
 
@@ -193,8 +197,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     workloads = bench_workloads(_names(args.workloads), steps, _names(args.methods or ""), against[args.against])
     commit = git_commit()
     with point_progress(bench_points(workloads, against[args.against]), "bench", args.quiet) as progress:
-        result = run_bench(workloads, dtype, args.repeats, against[args.against], args.timeout,
-                           args.memory_limit_gb, progress, args.unroll)
+        result = run_bench(
+            workloads,
+            dtype,
+            args.repeats,
+            against[args.against],
+            args.timeout,
+            args.memory_limit_gb,
+            progress,
+            args.unroll,
+        )
     out = Path(args.out)
     path = write_bench_report(result, out, header("Time and memory per meta-update", args.command_line, commit), dtype)
     print(path.read_text())
@@ -213,11 +225,21 @@ def cmd_scaling(args: argparse.Namespace) -> int:
     check_scaling(args.workload, args.method, args.steps, args.batch, devices, args.repeats, prefix="--")
     commit = git_commit()
     with point_progress(len(devices), "scaling", args.quiet) as progress:
-        result = run_scaling(args.workload, args.method, args.steps, args.batch, devices, _dtype(args.dtype),
-                             args.repeats, args.timeout, progress)
+        result = run_scaling(
+            args.workload,
+            args.method,
+            args.steps,
+            args.batch,
+            devices,
+            _dtype(args.dtype),
+            args.repeats,
+            args.timeout,
+            progress,
+        )
     out = Path(args.out)
-    path = write_scaling_report(result, out, header("Meta-updates per second against devices", args.command_line,
-                                                    commit))
+    path = write_scaling_report(
+        result, out, header("Meta-updates per second against devices", args.command_line, commit)
+    )
     print(path.read_text())
     print(f"wrote {path}, {out / 'scaling.json'} and {out / 'scaling.png'}")
     return 0
@@ -230,9 +252,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     from ..experiments._bench import BENCH_METHOD_NAMES
     from ..train._config import SECTIONS
 
-    rows = [("methods", train.METHODS), ("solvers", train.SOLVERS), ("task sources", train.TASK_SOURCES),
-            ("task families", train.FAMILIES), ("rating datasets", DATASETS), ("item features", train.FEATURES),
-            ("models", train.MODELS), ("meta-optimizers", train.OPTIMIZERS)]
+    rows = [
+        ("methods", train.METHODS),
+        ("solvers", train.SOLVERS),
+        ("task sources", train.TASK_SOURCES),
+        ("task families", train.FAMILIES),
+        ("rating datasets", DATASETS),
+        ("item features", train.FEATURES),
+        ("models", train.MODELS),
+        ("meta-optimizers", train.OPTIMIZERS),
+    ]
     for title, registry in rows:
         print(f"{title + ':':17}{', '.join(registry)}")
     print(f"{'budgets:':17}" + ", ".join(f"{k} ({b.description})" for k, b in BUDGETS.items()))

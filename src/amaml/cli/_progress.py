@@ -36,17 +36,28 @@ class RunProgress:
         elif event.phase == "train" and self.bar is None:
             if not self.quiet and self.compile_started is not None:
                 print(f" {_duration(time.perf_counter() - self.compile_started)}", file=sys.stderr, flush=True)
-            self.bar = tqdm(initial=event.step, total=event.total, desc=event.label, unit="update",
-                            leave=self.leave, disable=self.quiet)
+            self.bar = tqdm(
+                initial=event.step,
+                total=event.total,
+                desc=event.label,
+                unit="update",
+                leave=self.leave,
+                disable=self.quiet,
+            )
         elif event.phase == "train":
             self.bar.update(event.step - self.bar.n)
             self.bar.set_postfix(meta_loss=f"{event.meta_loss:.4g}", refresh=False)  # tqdm throttles the redraw
         elif event.phase == "done":
             self.close()
             loss = "" if event.meta_loss is None else f", final meta-loss {event.meta_loss:.4g}"
-            print(f"{event.label}: {event.step} of {event.total} meta-updates done"
-                  + (f", {_duration(event.seconds)} of training{loss}" if event.meta_loss is not None else
-                     " (nothing left to train)"))
+            print(
+                f"{event.label}: {event.step} of {event.total} meta-updates done"
+                + (
+                    f", {_duration(event.seconds)} of training{loss}"
+                    if event.meta_loss is not None
+                    else " (nothing left to train)"
+                )
+            )
             self.compile_started = None
 
     def close(self) -> None:

@@ -27,7 +27,22 @@ from ._wheel import movielens_100k_rows_from_wheel as movielens_100k_rows_from_w
 from ._wheel import u_data_text as u_data_text
 
 __all__ = [
-    "BASELINES", "DATASETS", "AbstractItemFeatures", "CFMetaDataset", "DataSource", "OneHotItems", "Ratings",
-    "SVDItems", "WHEEL_MEMBER", "baseline_nrmse", "fetch", "load_jester_1", "load_ratings", "load_movielens_100k", "load_movielens_1m", "make_cf_dataset",
-    "movielens_100k_rows_from_wheel", "u_data_text",
+    "BASELINES",
+    "DATASETS",
+    "AbstractItemFeatures",
+    "CFMetaDataset",
+    "DataSource",
+    "OneHotItems",
+    "Ratings",
+    "SVDItems",
+    "WHEEL_MEMBER",
+    "baseline_nrmse",
+    "fetch",
+    "load_jester_1",
+    "load_ratings",
+    "load_movielens_100k",
+    "load_movielens_1m",
+    "make_cf_dataset",
+    "movielens_100k_rows_from_wheel",
+    "u_data_text",
 ]

@@ -32,6 +32,10 @@ def baseline_nrmse(dataset: CFMetaDataset, shots: int) -> dict[str, Float[Array,
     item_mean = dataset.item_mean[dataset.test_item[:, shots:end]]
     user_mean = jnp.broadcast_to(jnp.mean(support_y, axis=1, keepdims=True), query_y.shape)
     offset = jnp.mean(support_y - support_item_mean, axis=1, keepdims=True)
-    predictions = {"global mean": jnp.zeros_like(query_y), "item mean": item_mean, "user mean": user_mean,
-                   "item mean + user offset": item_mean + offset}
+    predictions = {
+        "global mean": jnp.zeros_like(query_y),
+        "item mean": item_mean,
+        "user mean": user_mean,
+        "item mean + user offset": item_mean + offset,
+    }
     return {name: jnp.sqrt(jnp.mean((p - query_y) ** 2, axis=1)) for name, p in predictions.items()}

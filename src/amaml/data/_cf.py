@@ -64,8 +64,10 @@ class CFMetaDataset(AbstractMetaDataset):
         _validate.positive_int("shots", shots)
         _validate.positive_int("queries", queries)
         if shots + queries > self.min_ratings:
-            raise ValueError(f"`shots` + `queries` ({shots} + {queries}) must not exceed `min_ratings` "
-                             f"({self.min_ratings}), the fewest ratings a kept user has.")
+            raise ValueError(
+                f"`shots` + `queries` ({shots} + {queries}) must not exceed `min_ratings` "
+                f"({self.min_ratings}), the fewest ratings a kept user has."
+            )
 
     def sample(self, key: PRNGKeyArray, batch: int, shots: int, queries: int) -> Task:
         """``batch`` distinct training users, each with ``shots`` support and ``queries`` query
@@ -130,8 +132,10 @@ def make_cf_dataset(
     users, user, per_user = np.unique(ratings.user[kept], return_inverse=True, return_counts=True)
     eligible = np.flatnonzero(per_user >= min_ratings)
     if len(eligible) <= n_test:
-        raise ValueError(f"only {len(eligible)} users rated at least `min_ratings` = {min_ratings} of the kept "
-                         f"items; `n_test` = {n_test} test users need more.")
+        raise ValueError(
+            f"only {len(eligible)} users rated at least `min_ratings` = {min_ratings} of the kept "
+            f"items; `n_test` = {n_test} test users need more."
+        )
     rng = _seeded_rng(key)
     chosen = rng.permutation(eligible)
     test, train = chosen[:n_test], np.sort(chosen[n_test:])
@@ -157,10 +161,19 @@ def make_cf_dataset(
     as_int = lambda a: jnp.asarray(a, jnp.int32)  # noqa: E731
     d = item_x.shape[1]
     return CFMetaDataset(
-        item_x=as_float(item_x), train_item=as_int(item[rows]), train_y=as_float(y[rows]),
-        train_offset=as_int(offset), train_count=as_int(count),
-        test_item=as_int(item[test_rows]), test_y=as_float(y[test_rows]), item_mean=as_float(item_mean),
+        item_x=as_float(item_x),
+        train_item=as_int(item[rows]),
+        train_y=as_float(y[rows]),
+        train_offset=as_int(offset),
+        train_count=as_int(count),
+        test_item=as_int(item[test_rows]),
+        test_y=as_float(y[test_rows]),
+        item_mean=as_float(item_mean),
         standardisation=Standardisation(jnp.zeros(d, dtype), jnp.ones(d, dtype), as_float(mean), as_float(std)),
-        train_users=users[train], test_users=users[test], items=items,
-        max_count=int(count.max()), min_ratings=min_ratings, test_queries=test_queries,
+        train_users=users[train],
+        test_users=users[test],
+        items=items,
+        max_count=int(count.max()),
+        min_ratings=min_ratings,
+        test_queries=test_queries,
     )

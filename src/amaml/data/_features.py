@@ -32,8 +32,14 @@ class AbstractItemFeatures(abc.ABC):
         """The sorted ids of the items kept, given the item id of every rating."""
 
     @abc.abstractmethod
-    def fit(self, user: Int[np.ndarray, " M"], item: Int[np.ndarray, " M"], y: Float[np.ndarray, " M"],
-            n_users: int, n_items: int) -> Float[np.ndarray, "I dim"]:
+    def fit(
+        self,
+        user: Int[np.ndarray, " M"],
+        item: Int[np.ndarray, " M"],
+        y: Float[np.ndarray, " M"],
+        n_users: int,
+        n_items: int,
+    ) -> Float[np.ndarray, "I dim"]:
         """Item vectors from the training users' ratings: ``user`` in ``[0, n_users)``,
         ``item`` in ``[0, n_items)`` (positions in :meth:`select_items`), ``y`` standardised."""
 
@@ -80,8 +86,10 @@ class SVDItems(AbstractItemFeatures):
 
     def fit(self, user, item, y, n_users, n_items):
         if min(n_users, n_items) < self.dim:
-            raise ValueError(f"SVD features of `dim` = {self.dim} need at least that many training users and "
-                             f"items, got {n_users} users and {n_items} items.")
+            raise ValueError(
+                f"SVD features of `dim` = {self.dim} need at least that many training users and "
+                f"items, got {n_users} users and {n_items} items."
+            )
         matrix = np.zeros((n_users, n_items))
         matrix[user, item] = y
         # V_d S_d from the eigenvectors of the smaller Gram matrix: R^T U_d = V_d S_d.

@@ -43,24 +43,41 @@ class DataSource:
     wheel: str | None = None  # a PyPI requirement whose wheel holds the data, if any
 
 
-DATASETS: Registry[DataSource] = Registry("rating dataset", {
-    "movielens-100k": DataSource(load_movielens_100k, "u.data",
-                                 "https://files.grouplens.org/datasets/movielens/ml-100k.zip",
-                                 "ml-100k/u.data", (100_000, 943, 1_682), wheel="recbole==1.2.1"),
-    "movielens-1m": DataSource(load_movielens_1m, "ratings.dat",
-                               "https://files.grouplens.org/datasets/movielens/ml-1m.zip",
-                               "ml-1m/ratings.dat", (1_000_209, 6_040, 3_706)),
-    "jester-1": DataSource(load_jester_1, "jester-data-1.xls",
-                           "https://eigentaste.berkeley.edu/dataset/jester_dataset_1_1.zip",
-                           "jester-data-1.xls", (None, 24_983, 100)),
-})
+DATASETS: Registry[DataSource] = Registry(
+    "rating dataset",
+    {
+        "movielens-100k": DataSource(
+            load_movielens_100k,
+            "u.data",
+            "https://files.grouplens.org/datasets/movielens/ml-100k.zip",
+            "ml-100k/u.data",
+            (100_000, 943, 1_682),
+            wheel="recbole==1.2.1",
+        ),
+        "movielens-1m": DataSource(
+            load_movielens_1m,
+            "ratings.dat",
+            "https://files.grouplens.org/datasets/movielens/ml-1m.zip",
+            "ml-1m/ratings.dat",
+            (1_000_209, 6_040, 3_706),
+        ),
+        "jester-1": DataSource(
+            load_jester_1,
+            "jester-data-1.xls",
+            "https://eigentaste.berkeley.edu/dataset/jester_dataset_1_1.zip",
+            "jester-data-1.xls",
+            (None, 24_983, 100),
+        ),
+    },
+)
 
 
 def where_to_put(name: str, directory: Path) -> str:
     """How to get dataset ``name``'s file into ``directory`` by hand."""
     source = DATASETS.lookup(name)
-    return (f"download {source.url}, take {source.member} out of it and put it at {directory / source.filename}"
-            + (f", or run `amaml data fetch {name} --dir {directory}`" if source.wheel else ""))
+    return f"download {source.url}, take {source.member} out of it and put it at {directory / source.filename}" + (
+        f", or run `amaml data fetch {name} --dir {directory}`" if source.wheel else ""
+    )
 
 
 def load_ratings(name: str, directory: str | Path) -> Ratings:
@@ -131,8 +148,10 @@ def fetch(name: str, directory: Path, timeout: float = 20.0) -> Ratings:
         ratings = source.loader(directory)
         counts = ratings.summary()
         if any(e is not None and e != c for e, c in zip(source.expected, counts)):
-            raise ValueError(f"{path} holds {counts[0]} ratings, {counts[1]} users, {counts[2]} items; "
-                             f"expected {source.expected} (None: not checked). The file is not {name}.")
+            raise ValueError(
+                f"{path} holds {counts[0]} ratings, {counts[1]} users, {counts[2]} items; "
+                f"expected {source.expected} (None: not checked). The file is not {name}."
+            )
         atomic_write_text(directory / "SOURCE.txt", f"{name}: {source.filename} from {where}\n")
         return ratings
     raise ValueError(f"could not fetch {name} ({'; '.join(failures)}). Instead, {where_to_put(name, directory)}.")

@@ -20,8 +20,9 @@ def _row_ratings(row: list, with_count: bool) -> tuple[list[int], list[float]]:
         row = row[:-1]
     width = N_JOKES + with_count
     if len(row) != width:
-        raise ValueError(f"expected {width} columns ({'the count, then ' if with_count else ''}"
-                         f"{N_JOKES} ratings), got {len(row)}")
+        raise ValueError(
+            f"expected {width} columns ({'the count, then ' if with_count else ''}{N_JOKES} ratings), got {len(row)}"
+        )
     values = []
     for column, value in enumerate(row, start=1):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):

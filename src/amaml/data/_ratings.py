@@ -29,7 +29,7 @@ class Ratings(NamedTuple):
     rating: Float[np.ndarray, " N"]
 
     @classmethod
-    def from_rows(cls, users: list[int], items: list[int], ratings: list[float]) -> "Ratings":
+    def from_rows(cls, users: list[int], items: list[int], ratings: list[float]) -> Ratings:
         return cls(np.asarray(users, np.int64), np.asarray(items, np.int64), np.asarray(ratings, np.float64))
 
     def summary(self) -> tuple[int, int, int]:
@@ -85,12 +85,20 @@ def _parse_star_rows(path: Path, split: Callable[[str], list[str]], layout: str,
 def load_movielens_100k(directory: str | Path) -> Ratings:
     """MovieLens-100K from ``directory/u.data``: tab-separated ``user item rating timestamp``
     (1-based ids, integer 1-5 stars), as distributed in ``ml-100k.zip``."""
-    return _parse_star_rows(data_file(directory, "u.data"), lambda line: line.split("\t"),
-                            "user, item, rating, timestamp separated by tabs", "latin-1")
+    return _parse_star_rows(
+        data_file(directory, "u.data"),
+        lambda line: line.split("\t"),
+        "user, item, rating, timestamp separated by tabs",
+        "latin-1",
+    )
 
 
 def load_movielens_1m(directory: str | Path) -> Ratings:
     """MovieLens-1M from ``directory/ratings.dat``: ``UserID::MovieID::Rating::Timestamp``
     (1-based ids, integer 1-5 stars), as distributed in ``ml-1m.zip``."""
-    return _parse_star_rows(data_file(directory, "ratings.dat"), lambda line: line.split("::"),
-                            "UserID::MovieID::Rating::Timestamp", "latin-1")
+    return _parse_star_rows(
+        data_file(directory, "ratings.dat"),
+        lambda line: line.split("::"),
+        "UserID::MovieID::Rating::Timestamp",
+        "latin-1",
+    )

@@ -12,6 +12,14 @@ from ._processes import is_main_process as is_main_process
 from ._processes import start_processes as start_processes
 
 __all__ = [
-    "check_meta_batch", "check_same_step", "constrain_tasks", "device_mesh", "is_main_process", "jit_replicated",
-    "replicate", "shard_tasks", "start_processes", "task_mesh",
+    "check_meta_batch",
+    "check_same_step",
+    "constrain_tasks",
+    "device_mesh",
+    "is_main_process",
+    "jit_replicated",
+    "replicate",
+    "shard_tasks",
+    "start_processes",
+    "task_mesh",
 ]

@@ -17,8 +17,13 @@ from ._mesh import task_mesh
 log = logging.getLogger("amaml")
 
 
-def start_processes(coordinator: str | None = None, num_processes: int | None = None,
-                    process_id: int | None = None, *, from_environment: bool = False) -> None:
+def start_processes(
+    coordinator: str | None = None,
+    num_processes: int | None = None,
+    process_id: int | None = None,
+    *,
+    from_environment: bool = False,
+) -> None:
     """Start ``jax.distributed``; call before any JAX computation.
 
     Args:
@@ -38,13 +43,17 @@ def start_processes(coordinator: str | None = None, num_processes: int | None = 
         try:
             jax.distributed.initialize()
         except ValueError as error:
-            raise ValueError(f"jax.distributed found no coordinator, process count or id in the environment "
-                             f"({error}); give them explicitly.") from None
+            raise ValueError(
+                f"jax.distributed found no coordinator, process count or id in the environment "
+                f"({error}); give them explicitly."
+            ) from None
     else:
         missing = [k for k, v in given.items() if v is None]
         if missing:
-            raise ValueError(f"several processes need coordinator, num_processes and process_id together; "
-                             f"missing {', '.join(missing)}.")
+            raise ValueError(
+                f"several processes need coordinator, num_processes and process_id together; "
+                f"missing {', '.join(missing)}."
+            )
         host, _, port = coordinator.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"`coordinator` must be HOST:PORT with a port in 1 ... 65535, got {coordinator!r}.")
@@ -52,10 +61,14 @@ def start_processes(coordinator: str | None = None, num_processes: int | None = 
             raise ValueError(f"`num_processes` must be a positive integer, got {num_processes}.")
         if not 0 <= process_id < num_processes:
             raise ValueError(f"`process_id` must be in 0 ... {num_processes - 1}, got {process_id}.")
-        jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
-                                   process_id=process_id)
-    log.info("process %d of %d, %d local / %d global devices", jax.process_index(), jax.process_count(),
-             jax.local_device_count(), jax.device_count())
+        jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes, process_id=process_id)
+    log.info(
+        "process %d of %d, %d local / %d global devices",
+        jax.process_index(),
+        jax.process_count(),
+        jax.local_device_count(),
+        jax.device_count(),
+    )
 
 
 def device_mesh(devices: int | None) -> Mesh | None:
@@ -72,7 +85,8 @@ def device_mesh(devices: int | None) -> Mesh | None:
     if count > len(available):
         raise ValueError(
             f"`devices` asks for {count} devices but jax sees {len(available)} ({available[0].platform}); "
-            f"on CPU, simulate more with XLA_FLAGS=--xla_force_host_platform_device_count={count}.")
+            f"on CPU, simulate more with XLA_FLAGS=--xla_force_host_platform_device_count={count}."
+        )
     if jax.process_count() > 1 and count != len(available):
         raise ValueError(f"with several processes `devices` must be all of them ({len(available)}), got {count}.")
     return None if count == 1 else task_mesh(available[:count])
@@ -95,5 +109,7 @@ def check_same_step(step: int) -> None:
         try:
             multihost_utils.assert_equal(step)
         except AssertionError:
-            raise ValueError(f"the processes resumed from different checkpoint steps (this one: {step}); "
-                             "the run directory must be shared by all processes.") from None
+            raise ValueError(
+                f"the processes resumed from different checkpoint steps (this one: {step}); "
+                "the run directory must be shared by all processes."
+            ) from None

@@ -16,7 +16,7 @@ from ._bench import WORKLOADS as WORKLOADS
 from ._bench import Workload as Workload
 from ._bench import bench_workloads as bench_workloads
 from ._bench import run_bench as run_bench
-from ._bench import write_outputs as write_bench_report
+from ._bench_report import write_outputs as write_bench_report
 from ._cf import CF_BUDGETS as CF_BUDGETS
 from ._cf import CFBudget as CFBudget
 from ._cf import reproduce_cf as reproduce_cf
@@ -32,7 +32,22 @@ from ._synthetic import reproduce_synthetic as reproduce_synthetic
 from ._synthetic_report import write_report as write_synthetic_report
 
 __all__ = [
-    "BUDGETS", "CF_BUDGETS", "METHODS", "WORKLOADS", "Budget", "CFBudget", "Workload", "bench_workloads", "git_commit",
-    "header", "reproduce_cf", "reproduce_synthetic", "run_bench", "run_scaling", "write_bench_report",
-    "write_cf_report", "write_scaling_report", "write_synthetic_report",
+    "BUDGETS",
+    "CF_BUDGETS",
+    "METHODS",
+    "WORKLOADS",
+    "Budget",
+    "CFBudget",
+    "Workload",
+    "bench_workloads",
+    "git_commit",
+    "header",
+    "reproduce_cf",
+    "reproduce_synthetic",
+    "run_bench",
+    "run_scaling",
+    "write_bench_report",
+    "write_cf_report",
+    "write_scaling_report",
+    "write_synthetic_report",
 ]

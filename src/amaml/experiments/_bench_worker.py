@@ -16,8 +16,15 @@ import sys
 import time
 
 BENCH_METHODS = (
-    "A-MAML", "A-MAML euler/euler", "A-MAML rk4/euler stored", "discrete adjoint",
-    "MAML", "MAML-1", "FOMAML", "iMAML", "Reptile",
+    "A-MAML",
+    "A-MAML euler/euler",
+    "A-MAML rk4/euler stored",
+    "discrete adjoint",
+    "MAML",
+    "MAML-1",
+    "FOMAML",
+    "iMAML",
+    "Reptile",
 )
 
 
@@ -37,10 +44,12 @@ def build_method(name: str, steps: int, h: float, unroll: int | None = None):
 
     table = {
         "A-MAML": lambda: amaml.AdjointMAML(steps, h, unroll=unroll),
-        "A-MAML euler/euler": lambda: amaml.AdjointMAML(steps, h, forward=amaml.Euler(), backward=amaml.Euler(),
-                                                        unroll=unroll),
+        "A-MAML euler/euler": lambda: amaml.AdjointMAML(
+            steps, h, forward=amaml.Euler(), backward=amaml.Euler(), unroll=unroll
+        ),
         "A-MAML rk4/euler stored": lambda: amaml.AdjointMAML(
-            steps, h, forward=amaml.RK4(), backward=amaml.Euler(), checkpoints=None, unroll=unroll),
+            steps, h, forward=amaml.RK4(), backward=amaml.Euler(), checkpoints=None, unroll=unroll
+        ),
         "discrete adjoint": lambda: amaml.DiscreteAdjoint(steps, h, forward=amaml.Euler(), unroll=unroll),
         "MAML": lambda: amaml.MAML(steps, h, unroll=unroll),
         "MAML-1": lambda: amaml.MAML(1, h, unroll=unroll),
@@ -87,8 +96,9 @@ def measure(args) -> dict:
         tasks = distributed.shard_tasks(tasks, mesh)
         params, opt_state = distributed.replicate((params, opt_state), mesh)
         shardings["out_shardings"] = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-    update = jax.jit(lambda p, s, t: amaml.meta_train_step(method, loss, optimizer, p, s, t), donate_argnums=(0, 1),
-                     **shardings)
+    update = jax.jit(
+        lambda p, s, t: amaml.meta_train_step(method, loss, optimizer, p, s, t), donate_argnums=(0, 1), **shardings
+    )
 
     start = time.perf_counter()
     compiled = update.lower(params, opt_state, tasks).compile()
@@ -97,14 +107,22 @@ def measure(args) -> dict:
     estimate = None
     if analysis is not None:
         estimate = int(analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes)
-    result = {"compile_seconds": compile_seconds, "compiled_bytes": estimate,
-              "device": jax.devices()[0].device_kind, "jax": jax.__version__,
-              # the methods' unroll=None choice (AbstractMetaMethod.unroll): 1 on CPU, 8 elsewhere
-              "unroll": min(method.unroll or (1 if jax.default_backend() == "cpu" else 8), method.steps)}
+    result = {
+        "compile_seconds": compile_seconds,
+        "compiled_bytes": estimate,
+        "device": jax.devices()[0].device_kind,
+        "jax": jax.__version__,
+        # the methods' unroll=None choice (AbstractMetaMethod.unroll): 1 on CPU, 8 elsewhere
+        "unroll": min(method.unroll or (1 if jax.default_backend() == "cpu" else 8), method.steps),
+    }
     if isinstance(method, (amaml.AdjointMAML, amaml.DiscreteAdjoint)):  # what checkpointing costs
         result["checkpointing"] = amaml.checkpoint_plan(method, params).description
     if estimate is not None and estimate > args.memory_limit_gb * 2**30:
-        return {**result, "status": "oom", "reason": f"XLA plans {estimate / 2**30:.1f} GiB > {args.memory_limit_gb} GiB"}
+        return {
+            **result,
+            "status": "oom",
+            "reason": f"XLA plans {estimate / 2**30:.1f} GiB > {args.memory_limit_gb} GiB",
+        }
     try:
         params, opt_state, value, _ = compiled(params, opt_state, tasks)  # warm-up
         jax.block_until_ready(value)
@@ -119,9 +137,14 @@ def measure(args) -> dict:
             return {**result, "status": "oom", "reason": str(error).splitlines()[0][:200]}
         raise
     stats = jax.devices()[0].memory_stats() or {}
-    return {**result, "status": "ok", "seconds": statistics.median(times), "finite": bool(jnp.isfinite(value)),
-            "peak_rss_bytes": peak_rss_bytes(),
-            "device_peak_bytes": stats.get("peak_bytes_in_use")}
+    return {
+        **result,
+        "status": "ok",
+        "seconds": statistics.median(times),
+        "finite": bool(jnp.isfinite(value)),
+        "peak_rss_bytes": peak_rss_bytes(),
+        "device_peak_bytes": stats.get("peak_bytes_in_use"),
+    }
 
 
 def main(argv=None) -> int:
@@ -134,8 +157,12 @@ def main(argv=None) -> int:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--memory-limit-gb", type=float, default=16.0)
     parser.add_argument("--unroll", type=int, default=0, help="steps per scan iteration (0: by backend)")
-    parser.add_argument("--devices", type=int, default=0,
-                        help="split the meta-batch over this many devices (0: plain single-device jit)")
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=0,
+        help="split the meta-batch over this many devices (0: plain single-device jit)",
+    )
     parser.add_argument("--grad-out", help="also save the meta-gradient at the workload's parameters (.npy)")
     args = parser.parse_args(argv)
     print(json.dumps(measure(args)))

@@ -14,7 +14,17 @@ from .._registry import Registry
 from ..data import DATASETS, baseline_nrmse
 from ..data._features import AbstractItemFeatures
 from ..models import MLP
-from ..train import FEATURES, AbstractOptimizer, Adam, MetaTraining, Progress, RatingTasks, RunConfig, RunSettings, build_parts
+from ..train import (
+    FEATURES,
+    AbstractOptimizer,
+    Adam,
+    MetaTraining,
+    Progress,
+    RatingTasks,
+    RunConfig,
+    RunSettings,
+    build_parts,
+)
 from ._synthetic import train_and_evaluate
 
 log = logging.getLogger("amaml")
@@ -61,38 +71,66 @@ class CFBudget:
     description: str = ""
 
 
-CF_BUDGETS: Registry[CFBudget] = Registry("budget", {
-    "quick": CFBudget("quick", meta_steps=20, description="a smoke run of a few minutes; not a result"),
-    "standard": CFBudget("standard", meta_steps=5000,
-                         description="5000 Adam meta-updates (lr 1e-3) of 5 users each, float32, sized to take "
-                                     "about 45 minutes on one CPU core for the 20 runs of MovieLens-100K: measured "
-                                     "on this 2-core machine shared with other jobs, 2000 updates of all 20 runs "
-                                     "took 17.5 minutes (A-MAML at K = 100 is the dearest, about 0.1 s an update)"),
-})
+CF_BUDGETS: Registry[CFBudget] = Registry(
+    "budget",
+    {
+        "quick": CFBudget("quick", meta_steps=20, description="a smoke run of a few minutes; not a result"),
+        "standard": CFBudget(
+            "standard",
+            meta_steps=5000,
+            description="5000 Adam meta-updates (lr 1e-3) of 5 users each, float32, sized to take "
+            "about 45 minutes on one CPU core for the 20 runs of MovieLens-100K: measured "
+            "on this 2-core machine shared with other jobs, 2000 updates of all 20 runs "
+            "took 17.5 minutes (A-MAML at K = 100 is the dearest, about 0.1 s an update)",
+        ),
+    },
+)
 
 
-def run_config(budget: CFBudget, dataset: str, data_dir: str, features: AbstractItemFeatures,
-               setting: tuple[int, int], method: AbstractMetaMethod) -> RunConfig:
+def run_config(
+    budget: CFBudget,
+    dataset: str,
+    data_dir: str,
+    features: AbstractItemFeatures,
+    setting: tuple[int, int],
+    method: AbstractMetaMethod,
+) -> RunConfig:
     """One run: ``method`` on the users of ``dataset`` with ``setting = (shots, queries)``."""
     shots, queries = setting
     return RunConfig(
-        tasks=RatingTasks(DATASETS.lookup(dataset), data_dir=data_dir, features=features, shots=shots,
-                          queries=queries),
-        model=MLP((40, 40)), method=method, optimizer=budget.optimizer,
+        tasks=RatingTasks(DATASETS.lookup(dataset), data_dir=data_dir, features=features, shots=shots, queries=queries),
+        model=MLP((40, 40)),
+        method=method,
+        optimizer=budget.optimizer,
         meta=MetaTraining(batch=budget.meta_batch, steps=budget.meta_steps),
-        run=RunSettings(dtype=budget.dtype, eval_every=max(1, budget.meta_steps // 10),
-                        checkpoint_every=max(1, budget.meta_steps // 10)),
+        run=RunSettings(
+            dtype=budget.dtype,
+            eval_every=max(1, budget.meta_steps // 10),
+            checkpoint_every=max(1, budget.meta_steps // 10),
+        ),
     )
 
 
 def _summary(values: np.ndarray) -> dict:
-    return {"mean": float(values.mean()), "std": float(values.std()), "n": int(values.size),
-            "per_user": values.tolist()}
+    return {
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "n": int(values.size),
+        "per_user": values.tolist(),
+    }
 
 
-def reproduce_cf(budget: CFBudget, dataset: str, data_dir: str, features: AbstractItemFeatures, out_dir: Path,
-                 *, progress: Callable[[Progress], None] | None = None, methods=METHODS,
-                 settings=SETTINGS) -> dict:
+def reproduce_cf(
+    budget: CFBudget,
+    dataset: str,
+    data_dir: str,
+    features: AbstractItemFeatures,
+    out_dir: Path,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    methods=METHODS,
+    settings=SETTINGS,
+) -> dict:
     """Train and evaluate every (setting, method, K) of ``methods``; resumable per run.
 
     Args:
@@ -114,12 +152,18 @@ def reproduce_cf(budget: CFBudget, dataset: str, data_dir: str, features: Abstra
     total = len(settings) * sum(len(steps) for _, steps in methods.values())
     done = 0
     for setting in settings:
-        data = build_parts(run_config(budget, dataset, data_dir, features, setting, FOMAML(1, budget.step_size))).dataset
+        data = build_parts(
+            run_config(budget, dataset, data_dir, features, setting, FOMAML(1, budget.step_size))
+        ).dataset
         key = f"{setting[0]}/{setting[1]}"
         entry = results["settings"][key] = {
-            "shots": setting[0], "queries": setting[1], "rating_std": float(data.standardisation.y_std),
-            "rating_mean": float(data.standardisation.y_mean), "n_train_users": int(len(data.train_users)),
-            "n_test_users": int(len(data.test_users)), "n_items": int(len(data.items)),
+            "shots": setting[0],
+            "queries": setting[1],
+            "rating_std": float(data.standardisation.y_std),
+            "rating_mean": float(data.standardisation.y_mean),
+            "n_train_users": int(len(data.train_users)),
+            "n_test_users": int(len(data.test_users)),
+            "n_items": int(len(data.items)),
             "baselines": {n: _summary(np.asarray(v)) for n, v in baseline_nrmse(data, setting[0]).items()},
             "methods": {},
         }

@@ -53,17 +53,24 @@ def findings(results: dict) -> list[str]:
             score = entry["baselines"][name]["mean"]
             beaten = [(label, k) for label, k, ev in rows if _after(ev)[0] < score]
             losers = [f"{label} (K={k}, {_after(ev)[0]:.3f})" for label, k, ev in rows if (label, k) not in beaten]
-            lines.append(f"- {key}: the {name} baseline scores {score:.3f}; "
-                         + (f"{len(beaten)} of {len(rows)} meta-learned runs beat it on average."
-                            if beaten else "**no meta-learned run beats it**.")
-                         + (f" **Not beating it**: {', '.join(losers)}." if losers and beaten else ""))
+            lines.append(
+                f"- {key}: the {name} baseline scores {score:.3f}; "
+                + (
+                    f"{len(beaten)} of {len(rows)} meta-learned runs beat it on average."
+                    if beaten
+                    else "**no meta-learned run beats it**."
+                )
+                + (f" **Not beating it**: {', '.join(losers)}." if losers and beaten else "")
+            )
         label, k, ev = min(rows, key=lambda r: _after(r[2])[0])
         for name, base in sorted(entry["baselines"].items(), key=lambda nb: nb[1]["mean"])[:2]:
             diff, se, wins = _paired(ev, base)
-            lines.append(f"- {key}: the best meta-learned run, {label} (K={k}, {_after(ev)[0]:.3f}), minus the "
-                         f"{name} baseline ({base['mean']:.3f}): {diff:+.3f} +- {se:.3f} (paired mean +- standard "
-                         f"error over test users; {'within' if abs(diff) <= 2 * se else 'beyond'} two standard "
-                         f"errors); it is lower on {wins} of {base['n']} users.")
+            lines.append(
+                f"- {key}: the best meta-learned run, {label} (K={k}, {_after(ev)[0]:.3f}), minus the "
+                f"{name} baseline ({base['mean']:.3f}): {diff:+.3f} +- {se:.3f} (paired mean +- standard "
+                f"error over test users; {'within' if abs(diff) <= 2 * se else 'beyond'} two standard "
+                f"errors); it is lower on {wins} of {base['n']} users."
+            )
         for larger in (False, True):
             group = [(label, k, ev) for label, k, ev in rows if _larger_k(entry, label, k) == larger]
             if not group or "A-MAML" not in {g[0] for g in group}:
@@ -71,10 +78,15 @@ def findings(results: dict) -> list[str]:
             winner = min(group, key=lambda r: _after(r[2])[0])
             amaml = _after(next(g for g in group if g[0] == "A-MAML")[2])[0]
             k_text = "the larger K (100, MAML 10)" if larger else "the smaller K (50, MAML 5)"
-            lines.append(f"- {key}, {k_text}: " + ("A-MAML is the lowest of the meta-learners, as in the paper."
-                                                   if winner[0] == "A-MAML" else
-                                                   f"A-MAML is NOT the lowest of the meta-learners; {winner[0]} is "
-                                                   f"({_after(winner[2])[0]:.3f} vs A-MAML {amaml:.3f})."))
+            lines.append(
+                f"- {key}, {k_text}: "
+                + (
+                    "A-MAML is the lowest of the meta-learners, as in the paper."
+                    if winner[0] == "A-MAML"
+                    else f"A-MAML is NOT the lowest of the meta-learners; {winner[0]} is "
+                    f"({_after(winner[2])[0]:.3f} vs A-MAML {amaml:.3f})."
+                )
+            )
     return lines
 
 
@@ -101,25 +113,34 @@ def markdown(results: dict, budget: CFBudget, command: str, commit: str) -> str:
         f"of a mean is the standard deviation / {math.sqrt(first['n_test_users']):.0f}). Baselines: the "
         f"training users' global mean rating, the training users' mean rating of the item, the test user's "
         f"own mean over its k support ratings, and the item mean plus the user's mean deviation from the item "
-        f"means on its support ratings (the classic bias model; no meta-learning).\n")
+        f"means on its support ratings (the classic bias model; no meta-learning).\n"
+    )
     parts.append("\n## Findings (computed from the tables)\n\n" + "\n".join(findings(results)) + "\n")
-    for key, entry in results["settings"].items():
+    for entry in results["settings"].values():
         std = entry["rating_std"]
-        parts.append(f"\n## {entry['shots']}shot-{entry['queries']}val\n\n"
-                     f"| method | K | nRMSE step 0 | nRMSE after K | RMSE ({unit}) after K | paper nRMSE |\n"
-                     "|---|---|---|---|---|---|\n")
+        parts.append(
+            f"\n## {entry['shots']}shot-{entry['queries']}val\n\n"
+            f"| method | K | nRMSE step 0 | nRMSE after K | RMSE ({unit}) after K | paper nRMSE |\n"
+            "|---|---|---|---|---|---|\n"
+        )
         for label, k, ev in _rows(entry):
             mean, sd, _ = _after(ev)
             init = ev["inner"]["mean"][0], ev["inner"]["std"][0]
             paper = paper_nrmse(dataset, (entry["shots"], entry["queries"]), label, _larger_k(entry, label, k))
-            parts.append(f"| {label} | {k} | {init[0]:.3f} +- {init[1]:.3f} | {mean:.3f} +- {sd:.3f} | "
-                         f"{mean * std:.3f} +- {sd * std:.3f} | {'' if paper is None else f'{paper:.3f}'} |\n")
+            parts.append(
+                f"| {label} | {k} | {init[0]:.3f} +- {init[1]:.3f} | {mean:.3f} +- {sd:.3f} | "
+                f"{mean * std:.3f} +- {sd * std:.3f} | {'' if paper is None else f'{paper:.3f}'} |\n"
+            )
         for name, b in entry["baselines"].items():
-            parts.append(f"| baseline: {name} | - | - | {b['mean']:.3f} +- {b['std']:.3f} | "
-                         f"{b['mean'] * std:.3f} +- {b['std'] * std:.3f} | |\n")
-    parts.append("\nThe paper's column: its table at 50 inner steps (MAML 5), and for A-MAML also at 100 "
-                 "(MAML 10 has no published number); its nRMSE definition is not published, so the scales "
-                 "may not be comparable.\n")
+            parts.append(
+                f"| baseline: {name} | - | - | {b['mean']:.3f} +- {b['std']:.3f} | "
+                f"{b['mean'] * std:.3f} +- {b['std'] * std:.3f} | |\n"
+            )
+    parts.append(
+        "\nThe paper's column: its table at 50 inner steps (MAML 5), and for A-MAML also at 100 "
+        "(MAML 10 has no published number); its nRMSE definition is not published, so the scales "
+        "may not be comparable.\n"
+    )
     return "".join(parts)
 
 
@@ -131,7 +152,7 @@ def plot(results: dict, path: Path) -> None:
 
     settings = results["settings"]
     fig, axes = plt.subplots(1, len(settings), figsize=(5.5 * len(settings), 4), squeeze=False)
-    for ax, (key, entry) in zip(axes[0], settings.items()):
+    for ax, entry in zip(axes[0], settings.values()):
         rows = _rows(entry)
         names = [f"{label}\nK={k}" for label, k, _ in rows]
         means = [_after(ev)[0] for _, _, ev in rows]

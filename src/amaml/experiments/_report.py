@@ -24,10 +24,16 @@ def git_commit() -> str:
     ``$AMAML_COMMIT`` or ``"unknown"`` (an installed or copied tree)."""
     try:
         root = Path(__file__).resolve().parents[3]
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):  # no git, or not a checkout (a copied tree)
         return os.environ.get("AMAML_COMMIT", "unknown")
@@ -36,14 +42,21 @@ def git_commit() -> str:
 def machine() -> str:
     """Host, CPUs, the first JAX device, and the Python and JAX versions."""
     device = jax.devices()[0]
-    return (f"{platform.node() or 'host'}: {platform.machine()}, {os.cpu_count()} CPUs, "
-            f"{device.platform} ({device.device_kind}); Python {platform.python_version()}, jax {jax.__version__}")
+    return (
+        f"{platform.node() or 'host'}: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{device.platform} ({device.device_kind}); Python {platform.python_version()}, jax {jax.__version__}"
+    )
 
 
 def header(title: str, command: str, commit: str, extra: dict[str, str] | None = None) -> str:
     """A report's first lines: title, command, commit, machine, time, and any ``extra`` items."""
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"# {title}\n\n", f"- command: `{command}`\n", f"- commit: `{commit}`\n", f"- machine: {machine()}\n",
-             f"- finished: {now}\n"]
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"# {title}\n\n",
+        f"- command: `{command}`\n",
+        f"- commit: `{commit}`\n",
+        f"- machine: {machine()}\n",
+        f"- finished: {now}\n",
+    ]
     lines += [f"- {key}: {value}\n" for key, value in (extra or {}).items()]
     return "".join(lines)

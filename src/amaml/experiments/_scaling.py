@@ -27,8 +27,9 @@ def device_env(devices: int) -> dict[str, str]:
     return {**os.environ, "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count={devices}".strip()}
 
 
-def check_scaling(workload_name: str, method: str, steps: int, batch: int, devices: list[int], repeats: int,
-                  prefix: str = "") -> None:
+def check_scaling(
+    workload_name: str, method: str, steps: int, batch: int, devices: list[int], repeats: int, prefix: str = ""
+) -> None:
     """Check :func:`run_scaling`'s arguments (named ``prefix + name``, e.g. ``--batch``) before any work.
 
     Raises:
@@ -46,8 +47,17 @@ def check_scaling(workload_name: str, method: str, steps: int, batch: int, devic
         raise ValueError(f"`{prefix}batch` ({batch}) must be a multiple of every device count; not of {uneven}.")
 
 
-def run_scaling(workload_name: str, method: str, steps: int, batch: int, devices: list[int], dtype: str,
-                repeats: int, timeout: float, progress=None) -> dict:
+def run_scaling(
+    workload_name: str,
+    method: str,
+    steps: int,
+    batch: int,
+    devices: list[int],
+    dtype: str,
+    repeats: int,
+    timeout: float,
+    progress=None,
+) -> dict:
     """Seconds per meta-update for each device count; returns ``{"workload": ..., "rows": [...]}``.
 
     Raises:
@@ -66,8 +76,13 @@ def run_scaling(workload_name: str, method: str, steps: int, batch: int, devices
             command = worker_command(method, steps, data, repeats, dtype, "--devices", str(count))
             load = os.getloadavg()[0]  # other jobs on the machine, as context for the time
             rows.append({"devices": count, "load_before": load, **_worker(command, timeout, device_env(count))})
-    return {"workload": dataclasses.asdict(workload), "method": method, "steps": steps, "dtype": dtype,
-            "rows": add_rates(rows)}
+    return {
+        "workload": dataclasses.asdict(workload),
+        "method": method,
+        "steps": steps,
+        "dtype": dtype,
+        "rows": add_rates(rows),
+    }
 
 
 def add_rates(rows: list[dict]) -> list[dict]:
@@ -85,28 +100,37 @@ def add_rates(rows: list[dict]) -> list[dict]:
 
 def markdown(result: dict, header_text: str) -> str:
     w = result["workload"]
-    lines = [header_text,
-             f"\n{result['method']}, K = {result['steps']} inner steps, meta-batch {w['batch']} tasks "
-             f"(fixed: D devices hold {w['batch']} / D each), MLP {w['dim']}-{w['width']}-{w['width']}-1 tanh, "
-             f"{w['points']} support and {w['points']} query points per task, {result['dtype']}. Each row is a "
-             "fresh process; seconds are the median of repeated jitted meta-updates (SGD, compile excluded and "
-             "listed separately). Speed-up is relative to 1 device; efficiency is speed-up / D. Load: the machine's "
-             "1-minute load average just before the point (other jobs included).\n",
-             "\n| devices | ms per meta-update | meta-updates per second | speed-up | efficiency | compile s | load |",
-             "\n|---|---|---|---|---|---|---|\n"]
+    lines = [
+        header_text,
+        f"\n{result['method']}, K = {result['steps']} inner steps, meta-batch {w['batch']} tasks "
+        f"(fixed: D devices hold {w['batch']} / D each), MLP {w['dim']}-{w['width']}-{w['width']}-1 tanh, "
+        f"{w['points']} support and {w['points']} query points per task, {result['dtype']}. Each row is a "
+        "fresh process; seconds are the median of repeated jitted meta-updates (SGD, compile excluded and "
+        "listed separately). Speed-up is relative to 1 device; efficiency is speed-up / D. Load: the machine's "
+        "1-minute load average just before the point (other jobs included).\n",
+        "\n| devices | ms per meta-update | meta-updates per second | speed-up | efficiency | compile s | load |",
+        "\n|---|---|---|---|---|---|---|\n",
+    ]
     for r in result["rows"]:
         if r.get("status") != "ok":
             lines.append(f"| {r['devices']} | {r.get('status', '?').upper()}: {r.get('reason', '')} | | | | | |\n")
             continue
-        cells = [f"{r['seconds'] * 1e3:.1f}", f"{r['updates_per_second']:.2f}",
-                 f"{r['speedup']:.2f}x" if "speedup" in r else "", f"{r['efficiency']:.0%}" if "efficiency" in r else "",
-                 f"{r['compile_seconds']:.1f}", f"{r['load_before']:.1f}" if "load_before" in r else ""]
+        cells = [
+            f"{r['seconds'] * 1e3:.1f}",
+            f"{r['updates_per_second']:.2f}",
+            f"{r['speedup']:.2f}x" if "speedup" in r else "",
+            f"{r['efficiency']:.0%}" if "efficiency" in r else "",
+            f"{r['compile_seconds']:.1f}",
+            f"{r['load_before']:.1f}" if "load_before" in r else "",
+        ]
         lines.append(f"| {r['devices']} | " + " | ".join(cells) + " |\n")
     if result["rows"] and result["rows"][0].get("device", "").lower().startswith("cpu"):
-        lines.append(f"\nNote: on CPU the devices are simulated (`--xla_force_host_platform_device_count`); they "
-                     f"share this machine's {os.cpu_count()} cores, which other jobs may also be using, so "
-                     "more devices than cores cannot run faster and the numbers are noisy. They show that the "
-                     "sharded update runs and what it costs here, not how real accelerators would scale.\n")
+        lines.append(
+            f"\nNote: on CPU the devices are simulated (`--xla_force_host_platform_device_count`); they "
+            f"share this machine's {os.cpu_count()} cores, which other jobs may also be using, so "
+            "more devices than cores cannot run faster and the numbers are noisy. They show that the "
+            "sharded update runs and what it costs here, not how real accelerators would scale.\n"
+        )
     return "".join(lines)
 
 
@@ -128,8 +152,11 @@ def plot(result: dict, path: Path) -> None:
         ax.set_xscale("log", base=2)
         ax.set_xticks(devices, [str(d) for d in devices])
         ax.legend(frameon=False, fontsize=8)
-    ax.set(xlabel="devices", ylabel="meta-updates per second",
-           title=f"{result['method']} K={result['steps']}, meta-batch {result['workload']['batch']}")
+    ax.set(
+        xlabel="devices",
+        ylabel="meta-updates per second",
+        title=f"{result['method']} K={result['steps']}, meta-batch {result['workload']['batch']}",
+    )
     ax.grid(alpha=0.3)
     fig.tight_layout()
     atomic_write_figure(path, fig, dpi=100)

@@ -8,8 +8,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from .._registry import Registry
 from .._methods import FOMAML, IMAML, MAML, AbstractMetaMethod, AdjointMAML, Reptile
+from .._registry import Registry
 from ..tasks import Alpine, CosMixture
 from ..train import (
     SGD,
@@ -62,20 +62,45 @@ class Budget:
     description: str = ""
 
 
-BUDGETS: Registry[Budget] = Registry("budget", {
-    "quick": Budget("quick", steps=10, meta_steps=100, dtype="float32", n_test=20, modes=("adam",), every=50,
-                    description="a smoke run: a few minutes on 2 CPU cores; not a result"),
-    "standard": Budget("standard", steps=100, meta_steps=1500, dtype="float64", n_test=100,
-                       modes=("adam", "inner"), optimizer=Adam(1e-3),
-                       description="about an hour on 2 CPU cores: 1500 meta-updates with Adam (lr 1e-3) "
-                                   "instead of the paper's 5000 with SGD (lr 0.01), because 1500 SGD "
-                                   "updates leave the initialisation almost untrained"),
-    "paper": Budget("paper", steps=100, meta_steps=5000, dtype="float64", n_test=100, modes=("adam", "inner"),
-                    maml_max_steps=200,
-                    description="the paper's settings as far as known (h = 0.01, 5000 SGD meta-updates "
-                                "at lr 0.01, meta-batch 5, float64); K = 100 is our choice, the paper "
-                                "does not state K for this experiment"),
-})
+BUDGETS: Registry[Budget] = Registry(
+    "budget",
+    {
+        "quick": Budget(
+            "quick",
+            steps=10,
+            meta_steps=100,
+            dtype="float32",
+            n_test=20,
+            modes=("adam",),
+            every=50,
+            description="a smoke run: a few minutes on 2 CPU cores; not a result",
+        ),
+        "standard": Budget(
+            "standard",
+            steps=100,
+            meta_steps=1500,
+            dtype="float64",
+            n_test=100,
+            modes=("adam", "inner"),
+            optimizer=Adam(1e-3),
+            description="about an hour on 2 CPU cores: 1500 meta-updates with Adam (lr 1e-3) "
+            "instead of the paper's 5000 with SGD (lr 0.01), because 1500 SGD "
+            "updates leave the initialisation almost untrained",
+        ),
+        "paper": Budget(
+            "paper",
+            steps=100,
+            meta_steps=5000,
+            dtype="float64",
+            n_test=100,
+            modes=("adam", "inner"),
+            maml_max_steps=200,
+            description="the paper's settings as far as known (h = 0.01, 5000 SGD meta-updates "
+            "at lr 0.01, meta-batch 5, float64); K = 100 is our choice, the paper "
+            "does not state K for this experiment",
+        ),
+    },
+)
 
 
 def panel_method(budget: Budget, label: str) -> AbstractMetaMethod:
@@ -83,8 +108,14 @@ def panel_method(budget: Budget, label: str) -> AbstractMetaMethod:
     where the budget says, as the paper's GPU memory did)."""
     k, h = budget.steps, budget.step_size
     maml_steps = k if budget.maml_max_steps is None else min(k, budget.maml_max_steps)
-    methods = {"A-MAML": lambda: AdjointMAML(k, h), "MAML": lambda: MAML(maml_steps, h), "MAML-1": lambda: MAML(1, h),
-               "FOMAML": lambda: FOMAML(k, h), "iMAML": lambda: IMAML(k, h), "Reptile": lambda: Reptile(k, h)}
+    methods = {
+        "A-MAML": lambda: AdjointMAML(k, h),
+        "MAML": lambda: MAML(maml_steps, h),
+        "MAML-1": lambda: MAML(1, h),
+        "FOMAML": lambda: FOMAML(k, h),
+        "iMAML": lambda: IMAML(k, h),
+        "Reptile": lambda: Reptile(k, h),
+    }
     if label not in methods:
         raise ValueError(f"unknown method label {label!r}; valid labels are: {', '.join(methods)}.")
     return methods[label]()
@@ -94,14 +125,16 @@ def run_config(budget: Budget, family: str, shots: int, label: str) -> RunConfig
     """One panel's run of one method."""
     return RunConfig(
         tasks=FunctionTasks(PANEL_FAMILIES[family], n_test=budget.n_test, shots=shots, queries=shots),
-        method=panel_method(budget, label), optimizer=budget.optimizer,
+        method=panel_method(budget, label),
+        optimizer=budget.optimizer,
         meta=MetaTraining(steps=budget.meta_steps),
         run=RunSettings(dtype=budget.dtype, eval_every=max(1, budget.meta_steps // 10)),
     )
 
 
-def reproduce_synthetic(budget: Budget, out_dir: Path, *, progress: Callable[[Progress], None] | None = None,
-                        panels=PANELS, methods=METHODS) -> dict:
+def reproduce_synthetic(
+    budget: Budget, out_dir: Path, *, progress: Callable[[Progress], None] | None = None, panels=PANELS, methods=METHODS
+) -> dict:
     """Train and evaluate every (panel, method) under ``out_dir/runs``; resumable.
 
     Args:
@@ -126,20 +159,31 @@ def reproduce_synthetic(budget: Budget, out_dir: Path, *, progress: Callable[[Pr
             config = run_config(budget, family, shots, label)
             run_dir = Path(out_dir) / "runs" / panel / label
             log.info("[%d/%d] %s %s (K=%d)", done, total, panel, label, config.method.steps)
-            results[panel][label] = train_and_evaluate(config, run_dir, budget.modes, budget.adapt_steps,
-                                                       budget.every, progress)
+            results[panel][label] = train_and_evaluate(
+                config, run_dir, budget.modes, budget.adapt_steps, budget.every, progress
+            )
     return results
 
 
-def train_and_evaluate(config: RunConfig, run_dir: Path, modes: tuple[str, ...], adapt_steps: int, every: int,
-                       progress: Callable[[Progress], None] | None = None) -> dict:
+def train_and_evaluate(
+    config: RunConfig,
+    run_dir: Path,
+    modes: tuple[str, ...],
+    adapt_steps: int,
+    every: int,
+    progress: Callable[[Progress], None] | None = None,
+) -> dict:
     """Train (or resume) one run, then evaluate it unless its eval.json already matches."""
     run(config, run_dir, progress=progress)
     cached = run_dir / "eval.json"
     evaluation = json.loads(cached.read_text()) if cached.exists() else None
-    if (evaluation is None or evaluation.get("meta_step") != config.meta.steps
-            or any(m not in evaluation for m in modes) or evaluation[modes[0]]["steps"][-1] != adapt_steps
-            or evaluation[modes[0]]["steps"][1:2] != [every]):
+    if (
+        evaluation is None
+        or evaluation.get("meta_step") != config.meta.steps
+        or any(m not in evaluation for m in modes)
+        or evaluation[modes[0]]["steps"][-1] != adapt_steps
+        or evaluation[modes[0]]["steps"][1:2] != [every]
+    ):
         evaluation = evaluate_run(run_dir, modes, adapt_steps, every, overwrite=True)
     evaluation["inner_steps"] = config.method.steps
     return evaluation

@@ -51,9 +51,14 @@ def findings(results: dict, mode: str) -> list[str]:
             rank = sorted(scores, key=lambda k: scores[k][0]).index("A-MAML") + 1
             if step_kind == "first" and best == "A-MAML":
                 wins_at_0 += 1
-            verdict = "A-MAML is lowest" if best == "A-MAML" else (
-                f"A-MAML is NOT lowest (rank {rank} of {len(scores)}); {best} is lowest at {scores[best][0]:.3f} "
-                f"vs A-MAML {scores['A-MAML'][0]:.3f}")
+            verdict = (
+                "A-MAML is lowest"
+                if best == "A-MAML"
+                else (
+                    f"A-MAML is NOT lowest (rank {rank} of {len(scores)}); {best} is lowest at {scores[best][0]:.3f} "
+                    f"vs A-MAML {scores['A-MAML'][0]:.3f}"
+                )
+            )
             lines.append(f"- {panel_title(panel)}, step {step}: {verdict}.")
     lines.insert(0, f"- A-MAML has the lowest mean nRMSE at step 0 on **{wins_at_0} of {len(results)}** panels.")
     return lines
@@ -91,8 +96,11 @@ def markdown(results: dict, budget: Budget, command: str, commit: str) -> str:
                     cells.append("-" if value is None else f"{value[0]:.3f} +- {value[1]:.3f}")
                 at0 = PAPER_AT_0.get(label, PAPER_AT_0_BASELINES) if mode == "adam" else ""
                 at1000 = f"{paper[label]:.2f}" if (label in paper and mode == "adam") else ""
-                rows.append(f"| {panel_title(panel)} | {label} | {evaluation['inner_steps']} | "
-                            + " | ".join(cells) + f" | {at0} | {at1000} |")
+                rows.append(
+                    f"| {panel_title(panel)} | {label} | {evaluation['inner_steps']} | "
+                    + " | ".join(cells)
+                    + f" | {at0} | {at1000} |"
+                )
         parts.append("\n" + "\n".join(rows) + "\n")
     parts.append(
         "\nThe paper's columns: its figure read at about 1000 steps (+-0.02) for A-MAML and the best "

@@ -9,4 +9,13 @@ from .alpine import Alpine as Alpine
 from .cos_mixture import CosMixture as CosMixture
 from .sinusoid import Sinusoid as Sinusoid
 
-__all__ = ["AbstractMetaDataset", "AbstractTaskFamily", "Alpine", "CosMixture", "MetaDataset", "Sinusoid", "Standardisation", "make_dataset"]
+__all__ = [
+    "AbstractMetaDataset",
+    "AbstractTaskFamily",
+    "Alpine",
+    "CosMixture",
+    "MetaDataset",
+    "Sinusoid",
+    "Standardisation",
+    "make_dataset",
+]

@@ -63,5 +63,3 @@ class AbstractTaskFamily(abc.ABC):
 def check_dim(dim) -> None:
     if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
         raise ValueError(f"`dim` must be a positive integer, got {dim!r}.")
-
-

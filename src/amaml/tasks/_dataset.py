@@ -26,7 +26,7 @@ class Standardisation(NamedTuple):
     y_std: Float[Array, ""]
 
     @classmethod
-    def fit(cls, x: Float[Array, "... d"], y: Float[Array, "... 1"]) -> "Standardisation":
+    def fit(cls, x: Float[Array, "... d"], y: Float[Array, "... 1"]) -> Standardisation:
         x_flat = x.reshape(-1, x.shape[-1])
         return cls(jnp.mean(x_flat, axis=0), jnp.std(x_flat, axis=0), jnp.mean(y), jnp.std(y))
 
@@ -131,10 +131,21 @@ def make_dataset(
     val_x = family.sample_inputs(k_vp, n_train, pool)
     test_x = family.sample_inputs(k_sp, n_test, pool)
     grid = family.grid(grid_points)
-    train_y, val_y, test_y = evaluate(train_params, train_x), evaluate(train_params, val_x), evaluate(test_params, test_x)
+    train_y, val_y, test_y = (
+        evaluate(train_params, train_x),
+        evaluate(train_params, val_x),
+        evaluate(test_params, test_x),
+    )
     grid_y = jax.vmap(family.evaluate, in_axes=(0, None))(test_params, grid)
     st = Standardisation.fit(jnp.concatenate([train_x, val_x], 1), jnp.concatenate([train_y, val_y], 1))
     return MetaDataset(
-        st.x(train_x), st.y(train_y), st.x(val_x), st.y(val_y),
-        st.x(test_x), st.y(test_y), st.x(grid), st.y(grid_y), st,
+        st.x(train_x),
+        st.y(train_y),
+        st.x(val_x),
+        st.y(val_y),
+        st.x(test_x),
+        st.y(test_y),
+        st.x(grid),
+        st.y(grid_y),
+        st,
     )

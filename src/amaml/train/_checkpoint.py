@@ -62,8 +62,12 @@ def save_checkpoint(run_dir: Path, step: int, state: Any) -> Path:
     """
     leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(state)]
     buffer = io.BytesIO()
-    np.savez(buffer, step=np.int64(step), checksum=np.array(_digest(leaves)),
-             **{f"leaf_{i:05d}": leaf for i, leaf in enumerate(leaves)})
+    np.savez(
+        buffer,
+        step=np.int64(step),
+        checksum=np.array(_digest(leaves)),
+        **{f"leaf_{i:05d}": leaf for i, leaf in enumerate(leaves)},
+    )
     path = checkpoint_path(run_dir, step)
     atomic_write_bytes(path, buffer.getvalue())
     for old in sorted(Path(run_dir).glob("ckpt_*.npz"))[:-KEEP]:
@@ -158,8 +162,10 @@ class RunLock:
             owner = handle.read().strip() or "unknown"
             handle.close()
             if error.errno in (errno.EAGAIN, errno.EACCES):
-                raise RunDirectoryInUse(f"run directory {self.path.parent} is in use by another process (pid {owner}); "
-                                   "wait for it to finish or stop it first.") from None
+                raise RunDirectoryInUse(
+                    f"run directory {self.path.parent} is in use by another process (pid {owner}); "
+                    "wait for it to finish or stop it first."
+                ) from None
             raise
         handle.seek(0)
         handle.truncate()

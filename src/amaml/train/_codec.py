@@ -77,8 +77,11 @@ def describe(tp: Any, kinds: Mapping[type, Registry]) -> str:
         elif typing.get_origin(member) is tuple:
             parts.append(f"comma-separated {typing.get_args(member)[0].__name__}s")
         else:
-            parts.append({bool: "true or false", int: "an integer", float: "a number", str: "text"}.get(
-                member, getattr(member, "__name__", str(member))))
+            parts.append(
+                {bool: "true or false", int: "an integer", float: "a number", str: "text"}.get(
+                    member, getattr(member, "__name__", str(member))
+                )
+            )
     return " or ".join(parts)
 
 
@@ -155,7 +158,9 @@ def parse(key: str, value: Any, tp: Any, kinds: Mapping[type, Registry]) -> Any:
             return _scalar(value, member, kinds)
         except _NoMatch:
             continue
-    raise ValueError(f"`{key}` expects {describe(tp, kinds)}; got {str(value) if isinstance(value, Text) else value!r}.")
+    raise ValueError(
+        f"`{key}` expects {describe(tp, kinds)}; got {str(value) if isinstance(value, Text) else value!r}."
+    )
 
 
 def encode(value: Any, kinds: Mapping[type, Registry]) -> Any:

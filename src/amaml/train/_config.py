@@ -70,8 +70,14 @@ class RunConfig:
     run: RunSettings = RunSettings()
 
     def __post_init__(self) -> None:
-        kinds = {"tasks": AbstractTaskSource, "model": AbstractModel, "method": AbstractMetaMethod,
-                 "optimizer": AbstractOptimizer, "meta": MetaTraining, "run": RunSettings}
+        kinds = {
+            "tasks": AbstractTaskSource,
+            "model": AbstractModel,
+            "method": AbstractMetaMethod,
+            "optimizer": AbstractOptimizer,
+            "meta": MetaTraining,
+            "run": RunSettings,
+        }
         for name, kind in kinds.items():
             if not isinstance(getattr(self, name), kind):
                 raise TypeError(f"`{name}` must be a {kind.__name__}, got {getattr(self, name)!r}.")
@@ -135,10 +141,12 @@ class RunConfig:
             obj = getattr(self, section.name)
             entries = {}
             if section.tag:
-                entries[section.tag] = {"value": section.registry.name_of(obj),
-                                        "type": f"one of: {', '.join(section.registry)}",
-                                        "default": section.registry.name_of(getattr(RunConfig(), section.name)),
-                                        "doc": section.doc}
+                entries[section.tag] = {
+                    "value": section.registry.name_of(obj),
+                    "type": f"one of: {', '.join(section.registry)}",
+                    "default": section.registry.name_of(getattr(RunConfig(), section.name)),
+                    "doc": section.doc,
+                }
             entries.update(describe_fields(obj))
             out[section.name] = entries
         return out
@@ -156,8 +164,10 @@ def parse_overrides(items: Sequence[str]) -> dict[str, dict[str, Text]]:
         key, eq, text = item.partition("=")
         section, dot, name = key.strip().partition(".")
         if not eq or not dot or not name:
-            raise ValueError(f"`--set` expects SECTION.KEY=VALUE (e.g. method.steps=200), got {item!r}; "
-                             f"the sections are: {', '.join(names)}.")
+            raise ValueError(
+                f"`--set` expects SECTION.KEY=VALUE (e.g. method.steps=200), got {item!r}; "
+                f"the sections are: {', '.join(names)}."
+            )
         if section not in names:
             raise ValueError(f"unknown config section {section!r} in {item!r}; the sections are: {', '.join(names)}.")
         values.setdefault(section, {})[name] = Text(text.strip())

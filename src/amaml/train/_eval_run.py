@@ -22,9 +22,11 @@ def summarise(curve: np.ndarray, every: int) -> dict:
     return {
         "final_per_task": curve[-1].tolist(),
         "steps": [i * every for i in range(curve.shape[0])],
-        "mean": curve.mean(1).tolist(), "std": curve.std(1).tolist(),
+        "mean": curve.mean(1).tolist(),
+        "std": curve.std(1).tolist(),
         "median": np.median(curve, 1).tolist(),
-        "q25": np.quantile(curve, 0.25, 1).tolist(), "q75": np.quantile(curve, 0.75, 1).tolist(),
+        "q25": np.quantile(curve, 0.25, 1).tolist(),
+        "q75": np.quantile(curve, 0.75, 1).tolist(),
     }
 
 
@@ -47,8 +49,16 @@ def check_eval_settings(modes: tuple[str, ...], adapt_steps: int, every: int) ->
     return modes
 
 
-def evaluate_run(run_dir: str | Path, modes: tuple[str, ...] = MODES, adapt_steps: int = 1000, every: int = 10,
-                 *, adam_lr: float = 1e-3, out: str | Path | None = None, overwrite: bool = False) -> dict:
+def evaluate_run(
+    run_dir: str | Path,
+    modes: tuple[str, ...] = MODES,
+    adapt_steps: int = 1000,
+    every: int = 10,
+    *,
+    adam_lr: float = 1e-3,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+) -> dict:
     r"""nRMSE curves of a run's latest checkpoint on its held-out test tasks.
 
     For each mode, every test task is fine-tuned from the meta-learned initialisation on
@@ -84,8 +94,9 @@ def evaluate_run(run_dir: str | Path, modes: tuple[str, ...] = MODES, adapt_step
     tuners = {"adam": AdamFineTuning(adam_lr), "inner": InnerLoopFineTuning(parts.method)}
     result = {"meta_step": trained.step, "shots": config.tasks.shots, "n_test": int(tasks.query_x.shape[0])}
     for mode in modes:
-        curve = np.asarray(nrmse_curve(tuners[mode], parts.loss_fn, parts.model.apply, trained.params, tasks,
-                                       adapt_steps, every))
+        curve = np.asarray(
+            nrmse_curve(tuners[mode], parts.loss_fn, parts.model.apply, trained.params, tasks, adapt_steps, every)
+        )
         result[mode] = summarise(curve, every)
     if "inner" in modes:
         k = parts.method.steps

@@ -52,7 +52,10 @@ class AdamFineTuning(AbstractFineTuning):
 
     def step(self, state, loss, x, y):
         u, opt_state = state
-        updates, opt_state = optax.adam(self.learning_rate).update(jax.grad(loss)(u, x, y), opt_state, u)
+        # optax's bias correction raises a float to an integer step count: standard promotion,
+        # as in meta_train_step, so that callers may run with strict promotion.
+        with jax.numpy_dtype_promotion("standard"):
+            updates, opt_state = optax.adam(self.learning_rate).update(jax.grad(loss)(u, x, y), opt_state, u)
         return optax.apply_updates(u, updates), opt_state
 
     def params(self, state):

@@ -61,8 +61,16 @@ def build_parts(config: RunConfig) -> RunParts:
     k_data, k_init, train_key = jax.random.split(jax.random.key(config.run.seed), 3)
     dataset = config.tasks.build(k_data, dtype)
     init_params = config.model.init(k_init, config.tasks.input_dim, 1, dtype)
-    return RunParts(config, dataset, config.method, config.model, config.tasks.loss(config.model.apply),
-                    config.optimizer.build(), init_params, train_key)
+    return RunParts(
+        config,
+        dataset,
+        config.method,
+        config.model,
+        config.tasks.loss(config.model.apply),
+        config.optimizer.build(),
+        init_params,
+        train_key,
+    )
 
 
 def read_config(run_dir: Path) -> RunConfig | None:

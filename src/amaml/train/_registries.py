@@ -12,24 +12,45 @@ from ..tasks import AbstractTaskFamily, Alpine, CosMixture, Sinusoid
 from ._sections import SGD, AbstractOptimizer, Adam
 from ._sources import AbstractTaskSource, FunctionTasks, RatingTasks
 
-METHODS: Registry[type[AbstractMetaMethod]] = Registry("method", {
-    "amaml": AdjointMAML, "discrete-adjoint": DiscreteAdjoint, "maml": MAML, "fomaml": FOMAML,
-    "imaml": IMAML, "reptile": Reptile,
-})
+METHODS: Registry[type[AbstractMetaMethod]] = Registry(
+    "method",
+    {
+        "amaml": AdjointMAML,
+        "discrete-adjoint": DiscreteAdjoint,
+        "maml": MAML,
+        "fomaml": FOMAML,
+        "imaml": IMAML,
+        "reptile": Reptile,
+    },
+)
 SOLVERS: Registry[type[AbstractSolver]] = Registry("solver", {"euler": Euler, "heun": Heun, "rk4": RK4})
-TASK_SOURCES: Registry[type[AbstractTaskSource]] = Registry("task source", {
-    "functions": FunctionTasks, "ratings": RatingTasks,
-})
-FAMILIES: Registry[type[AbstractTaskFamily]] = Registry("task family", {
-    "cosmixture": CosMixture, "alpine": Alpine, "sinusoid": Sinusoid,
-})
+TASK_SOURCES: Registry[type[AbstractTaskSource]] = Registry(
+    "task source",
+    {
+        "functions": FunctionTasks,
+        "ratings": RatingTasks,
+    },
+)
+FAMILIES: Registry[type[AbstractTaskFamily]] = Registry(
+    "task family",
+    {
+        "cosmixture": CosMixture,
+        "alpine": Alpine,
+        "sinusoid": Sinusoid,
+    },
+)
 FEATURES: Registry[type[AbstractItemFeatures]] = Registry("item features", {"onehot": OneHotItems, "svd": SVDItems})
 MODELS: Registry[type[AbstractModel]] = Registry("model", {"mlp": MLP})
 OPTIMIZERS: Registry[type[AbstractOptimizer]] = Registry("meta-optimizer", {"sgd": SGD, "adam": Adam})
 
 KINDS: dict[type, Registry] = {
-    AbstractSolver: SOLVERS, AbstractTaskFamily: FAMILIES, AbstractItemFeatures: FEATURES, DataSource: DATASETS,
-    AbstractMetaMethod: METHODS, AbstractTaskSource: TASK_SOURCES, AbstractModel: MODELS,
+    AbstractSolver: SOLVERS,
+    AbstractTaskFamily: FAMILIES,
+    AbstractItemFeatures: FEATURES,
+    DataSource: DATASETS,
+    AbstractMetaMethod: METHODS,
+    AbstractTaskSource: TASK_SOURCES,
+    AbstractModel: MODELS,
     AbstractOptimizer: OPTIMIZERS,
 }
 """Field type -> the registry whose names choose its objects."""

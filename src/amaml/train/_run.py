@@ -103,7 +103,8 @@ def _plan(config: RunConfig | None, run_dir: Path) -> tuple[RunConfig, str]:
         return config, "extend"
     raise ValueError(
         f"`run_dir` {run_dir} holds a run with another configuration ({'; '.join(differences)}). Resume it "
-        "without changes, extend it with a larger meta.steps, or use a new directory.")
+        "without changes, extend it with a larger meta.steps, or use a new directory."
+    )
 
 
 class _Abort(KeyboardInterrupt):
@@ -130,8 +131,9 @@ def _stop_on_sigint() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def run(config: RunConfig | None, run_dir: str | Path, *, progress: ProgressFn | None = None,
-        mesh: Mesh | None = None) -> RunResult:
+def run(
+    config: RunConfig | None, run_dir: str | Path, *, progress: ProgressFn | None = None, mesh: Mesh | None = None
+) -> RunResult:
     """Meta-train into ``run_dir``: a new run, or resume or extend the one already there.
 
     With ``config=None`` the run stored in ``run_dir`` resumes. A configuration equal to
@@ -192,8 +194,17 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
     if mesh is not None:  # placed once, so the sharded update compiles once
         params, opt_state = distributed.replicate((params, opt_state), mesh)
     batch_args = (meta.batch, config.tasks.shots, config.tasks.queries)
-    update = make_update(parts.method, parts.loss_fn, parts.optimizer, parts.dataset, parts.train_key,
-                         *batch_args, skip_diverged=meta.skip_diverged, mesh=mesh, max_meta_loss=meta.max_meta_loss)
+    update = make_update(
+        parts.method,
+        parts.loss_fn,
+        parts.optimizer,
+        parts.dataset,
+        parts.train_key,
+        *batch_args,
+        skip_diverged=meta.skip_diverged,
+        mesh=mesh,
+        max_meta_loss=meta.max_meta_loss,
+    )
     test_tasks = parts.dataset.test_tasks(config.tasks.shots)
     init_nrmse = jax.jit(lambda p: mean_nrmse(parts.model.apply, p, test_tasks))
 
@@ -214,8 +225,15 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
                     if writer:
                         save_checkpoint(run_dir, step, (params, opt_state))
                     tasks = meta_batch_at(parts.dataset, parts.train_key, jnp.asarray(step), *batch_args)
-                    raise_if_diverged(result.diverged, parts.method, parts.loss_fn, params, tasks,
-                                      max_meta_loss=meta.max_meta_loss, knobs=KNOBS)
+                    raise_if_diverged(
+                        result.diverged,
+                        parts.method,
+                        parts.loss_fn,
+                        params,
+                        tasks,
+                        max_meta_loss=meta.max_meta_loss,
+                        knobs=KNOBS,
+                    )
                 params, opt_state, done = result.params, result.opt_state, step + 1
                 meta_loss = float(result.meta_loss)
                 record = {"step": done, "meta_loss": meta_loss}

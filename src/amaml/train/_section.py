@@ -140,10 +140,16 @@ def section_from(section: Section, given: Mapping[str, Any], base_obj: Any) -> A
     stray = sorted(k for k in given if k != section.tag and k not in used)
     if stray:
         keys = section_dict(obj, section)
-        chosen = ", ".join(f"{section.name if k == 'name' else k} {v!r}" for k, v in keys.items()
-                           if k == section.tag or k in _kind_keys(obj))
-        raise ValueError(f"`{section.name}.{stray[0]}` does not apply" + (f" ({chosen})" if chosen else "")
-                         + f"; the keys of `{section.name}` are: {', '.join(keys)}.")
+        chosen = ", ".join(
+            f"{section.name if k == 'name' else k} {v!r}"
+            for k, v in keys.items()
+            if k == section.tag or k in _kind_keys(obj)
+        )
+        raise ValueError(
+            f"`{section.name}.{stray[0]}` does not apply"
+            + (f" ({chosen})" if chosen else "")
+            + f"; the keys of `{section.name}` are: {', '.join(keys)}."
+        )
     return obj
 
 
@@ -153,10 +159,12 @@ def describe_fields(obj: Any) -> dict[str, dict[str, Any]]:
         value, tp = getattr(obj, f.name), field_types(type(obj))[f.name]
         default = default_of(f)
         registry = kind_of(tp, KINDS)
-        out[f.name] = {"value": registry.name_of(value) if registry is not None else encode(value, KINDS),
-                       "type": describe(tp, KINDS),
-                       "default": "(required)" if default is dataclasses.MISSING else encode(default, KINDS),
-                       "doc": doc_of(f)}
+        out[f.name] = {
+            "value": registry.name_of(value) if registry is not None else encode(value, KINDS),
+            "type": describe(tp, KINDS),
+            "default": "(required)" if default is dataclasses.MISSING else encode(default, KINDS),
+            "doc": doc_of(f),
+        }
         if registry is not None and _chooses_classes(registry) and _flattened(value):
             out.update(describe_fields(value))
     return out

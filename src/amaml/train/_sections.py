@@ -67,9 +67,11 @@ class MetaTraining:
     batch: int = option(5, doc="tasks per meta-update (the meta-batch)")
     steps: int = option(5000, doc="meta-updates in all; raise it to extend a finished run")
     on_divergence: Literal["raise", "skip"] = option(
-        "raise", doc="on a diverged task: raise (stop with a diagnosis) or skip (leave it out of the mean)")
+        "raise", doc="on a diverged task: raise (stop with a diagnosis) or skip (leave it out of the mean)"
+    )
     max_meta_loss: float | None = option(
-        1e10, doc="a task whose meta-loss exceeds this in magnitude counts as diverged (none: only NaN/inf)")
+        1e10, doc="a task whose meta-loss exceeds this in magnitude counts as diverged (none: only NaN/inf)"
+    )
 
     def __post_init__(self) -> None:
         _validate.positive_int("batch", self.batch)

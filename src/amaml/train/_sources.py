@@ -85,8 +85,10 @@ class FunctionTasks(AbstractTaskSource):
 
     def check(self, meta_batch: int) -> None:
         if meta_batch > self.n_train:
-            raise ValueError(f"`meta.batch` ({meta_batch}) must not exceed `tasks.n_train` ({self.n_train}): "
-                             "a meta-batch holds distinct training functions.")
+            raise ValueError(
+                f"`meta.batch` ({meta_batch}) must not exceed `tasks.n_train` ({self.n_train}): "
+                "a meta-batch holds distinct training functions."
+            )
 
     def build(self, key, dtype) -> AbstractMetaDataset:
         return make_dataset(dataclasses.replace(self.family, dtype=dtype), key, self.n_train, self.n_test)
@@ -116,8 +118,10 @@ class RatingTasks(AbstractTaskSource):
             raise TypeError(f"`data_dir` must be a path string, got {self.data_dir!r}.")
         _check_sizes(self, ("min_ratings", "n_test", "shots", "queries"))
         if self.shots + self.queries > self.min_ratings:
-            raise ValueError(f"`shots` + `queries` ({self.shots} + {self.queries}) must not exceed "
-                             f"`min_ratings` ({self.min_ratings}).")
+            raise ValueError(
+                f"`shots` + `queries` ({self.shots} + {self.queries}) must not exceed "
+                f"`min_ratings` ({self.min_ratings})."
+            )
 
     @property
     def input_dim(self) -> int:
@@ -134,8 +138,10 @@ class RatingTasks(AbstractTaskSource):
 
     def check(self, meta_batch: int) -> None:
         if not (self.directory / self.dataset.filename).is_file():
-            raise ValueError(f"{self.name}: {self.directory / self.dataset.filename} does not exist; "
-                             f"{where_to_put(self.name, self.directory)}.")
+            raise ValueError(
+                f"{self.name}: {self.directory / self.dataset.filename} does not exist; "
+                f"{where_to_put(self.name, self.directory)}."
+            )
 
     def build(self, key, dtype) -> CFMetaDataset:
         ratings = load_ratings(self.name, self.directory)

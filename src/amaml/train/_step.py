@@ -91,5 +91,4 @@ def meta_train_step(
     def keep_if_withheld(new, old):
         return jax.tree_util.tree_map(lambda a, b: jnp.where(apply, a, b), new, old)
 
-    return MetaStep(keep_if_withheld(new_params, params), keep_if_withheld(new_state, opt_state),
-                    meta_loss, diverged)
+    return MetaStep(keep_if_withheld(new_params, params), keep_if_withheld(new_state, opt_state), meta_loss, diverged)

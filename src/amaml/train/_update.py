@@ -13,12 +13,13 @@ from .. import distributed
 from .._divergence import MAX_META_LOSS
 from .._methods import AbstractMetaMethod
 from .._task import Task
-from ._step import MetaStep, meta_train_step
 from ..tasks import AbstractMetaDataset
+from ._step import MetaStep, meta_train_step
 
 
-def meta_batch_at(dataset: AbstractMetaDataset, key: PRNGKeyArray, step, meta_batch: int, shots: int,
-                  queries: int) -> Task:
+def meta_batch_at(
+    dataset: AbstractMetaDataset, key: PRNGKeyArray, step, meta_batch: int, shots: int, queries: int
+) -> Task:
     """The meta-batch of update ``step``: drawn with ``jax.random.fold_in(key, step)``."""
     return dataset.sample(jax.random.fold_in(key, step), meta_batch, shots, queries)
 
@@ -57,7 +58,15 @@ def make_update(
         tasks = meta_batch_at(dataset, key, step, meta_batch, shots, queries)
         if mesh is not None:
             tasks = distributed.constrain_tasks(tasks, mesh)
-        return meta_train_step(method, loss_fn, optimizer, params, opt_state, tasks, skip_diverged=skip_diverged,
-                               max_meta_loss=max_meta_loss)
+        return meta_train_step(
+            method,
+            loss_fn,
+            optimizer,
+            params,
+            opt_state,
+            tasks,
+            skip_diverged=skip_diverged,
+            max_meta_loss=max_meta_loss,
+        )
 
     return jax.jit(update) if mesh is None else distributed.jit_replicated(update, mesh)

@@ -3,11 +3,11 @@
 import json
 
 import numpy as np
-from cf_fixtures import random_ratings, write_u_data
 
 import amaml
 from amaml.data import OneHotItems
 from amaml.experiments import CFBudget, reproduce_cf, write_cf_report
+from cf_fixtures import random_ratings, write_u_data
 
 
 def test_reproduce_cf_end_to_end_on_a_fixture_dataset(tmp_path):
@@ -16,8 +16,15 @@ def test_reproduce_cf_end_to_end_on_a_fixture_dataset(tmp_path):
     write_u_data(tmp_path / "ml", rows)
     budget = CFBudget("tiny", meta_steps=2, description="a test")
     methods = {"A-MAML": (amaml.AdjointMAML, (2,)), "Reptile": (amaml.Reptile, (1,))}
-    results = reproduce_cf(budget, "movielens-100k", str(tmp_path / "ml"), OneHotItems(), tmp_path / "out",
-                           methods=methods, settings=((10, 15),))
+    results = reproduce_cf(
+        budget,
+        "movielens-100k",
+        str(tmp_path / "ml"),
+        OneHotItems(),
+        tmp_path / "out",
+        methods=methods,
+        settings=((10, 15),),
+    )
     entry = results["settings"]["10/15"]
     assert entry["n_test_users"] == 100 and entry["n_train_users"] == 10
     assert entry["methods"]["A-MAML"]["2"]["inner"]["steps"] == [0, 2] and set(entry["methods"]["Reptile"]) == {"1"}

@@ -4,8 +4,9 @@ from amaml.experiments import Budget, reproduce_synthetic, write_synthetic_repor
 
 
 def test_reproduce_writes_a_table_and_a_figure_per_panel(tmp_path):
-    budget = Budget("tiny", steps=3, meta_steps=2, dtype="float32", n_test=3, modes=("adam", "inner"),
-                    adapt_steps=100, every=50)
+    budget = Budget(
+        "tiny", steps=3, meta_steps=2, dtype="float32", n_test=3, modes=("adam", "inner"), adapt_steps=100, every=50
+    )
     results = reproduce_synthetic(budget, tmp_path, panels=(("alpine", 50),), methods=("A-MAML", "MAML-1"))
     path = write_synthetic_report(results, budget, tmp_path, "amaml reproduce synthetic --budget tiny")
     text = path.read_text()

@@ -1,0 +1,176 @@
+"""The benchmark report: tables of time and memory against K, the PyTorch ratio, and figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ._bench import SAME_ALGORITHM, TORCH_METHOD, WORKLOADS
+from ._report import atomic_write_figure, atomic_write_text
+
+
+def _cell(row: dict | None, key: str, scale: float, fmt: str) -> str:
+    if row is None:
+        return ""
+    if row.get("status") != "ok":
+        return row.get("status", "?").upper()
+    value = row.get(key)
+    return "" if value is None else format(value * scale, fmt)
+
+
+def markdown(result: dict, header_text: str, dtype: str) -> str:
+    rows = result["rows"]
+    parts = [
+        header_text,
+        f"\nEach cell is one fresh process; {dtype}; seconds are the median of repeated "
+        "jitted meta-updates (optimiser included), compile time excluded and listed separately. "
+        "Peak RSS is the whole process (Python, XLA, data); compiled MB is XLA's own plan for "
+        "the meta-update (temporaries, arguments, outputs). OOM: the plan exceeds the memory "
+        "limit, or the process was killed.\n",
+    ]
+    for workload in dict.fromkeys(r["workload"] for r in rows):
+        wrows = [r for r in rows if r["workload"] == workload]
+        steps = sorted({r["steps"] for r in wrows})
+        methods = list(dict.fromkeys(r["method"] for r in wrows))
+        spec = WORKLOADS.get(workload)
+        desc = (
+            f" (meta-batch {spec.batch}, MLP {spec.dim}-{spec.width}-{spec.width}-1 tanh, {spec.points} points per set)"
+            if spec
+            else ""
+        )
+        for title, key, scale, fmt in (
+            ("milliseconds per meta-update", "seconds", 1e3, ".1f"),
+            ("compile seconds", "compile_seconds", 1, ".1f"),
+            ("peak RSS, MB", "peak_rss_bytes", 2**-20, ".0f"),
+            ("compiled memory plan, MB", "compiled_bytes", 2**-20, ".1f"),
+            ("device peak bytes in use, MB", "device_peak_bytes", 2**-20, ".1f"),
+        ):
+            if not any(r.get(key) is not None for r in wrows):
+                continue
+            parts.append(
+                f"\n### {workload}{desc}: {title}\n\n| method | "
+                + " | ".join(f"K={k}" for k in steps)
+                + " |\n|---|"
+                + "---|" * len(steps)
+                + "\n"
+            )
+            for method in methods:
+                cells = [
+                    _cell(next((r for r in wrows if r["method"] == method and r["steps"] == k), None), key, scale, fmt)
+                    for k in steps
+                ]
+                parts.append(f"| {method} | " + " | ".join(cells) + " |\n")
+        schemes = {(r["method"], r["steps"]): r["checkpointing"] for r in wrows if r.get("checkpointing")}
+        recomputing = {key: text for key, text in schemes.items() if not text.startswith("stores")}
+        if recomputing:
+            parts.append(
+                f"\n{workload}: checkpointing by default (the time above includes its recomputation):\n\n"
+                + "".join(f"- {m}, K={k}: {text}\n" for (m, k), text in sorted(recomputing.items()))
+            )
+        torch_rows = {r["steps"]: r for r in wrows if r["method"] == TORCH_METHOD and r.get("status") == "ok"}
+        if torch_rows:
+            parts.append(
+                f"\n### {workload}: PyTorch / amaml time ratio (higher: amaml faster)\n\n| amaml method | "
+                + " | ".join(f"K={k}" for k in sorted(torch_rows))
+                + " |\n|---|"
+                + "---|" * len(torch_rows)
+                + "\n"
+            )
+            for method in ("A-MAML", SAME_ALGORITHM, "A-MAML euler/euler"):
+                cells = []
+                for k in sorted(torch_rows):
+                    mine = next(
+                        (r for r in wrows if r["method"] == method and r["steps"] == k and r.get("status") == "ok"),
+                        None,
+                    )
+                    cells.append(f"{torch_rows[k]['seconds'] / mine['seconds']:.0f}x" if mine else "")
+                parts.append(f"| {method} | " + " | ".join(cells) + " |\n")
+            check = result["checks"].get(workload)
+            if check:
+                parts.append(
+                    f"\nSame meta-gradient: PyTorch vs `{SAME_ALGORITHM}` at K={check['steps']}, "
+                    f"relative difference {check['relative_difference']:.1e} ({check['dtype']}).\n"
+                )
+    return "".join(parts)
+
+
+def plot(result: dict, out: Path) -> list[Path]:
+    """One PNG per workload: time and peak memory against K; out-of-memory points marked OOM."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    rows = result["rows"]
+    for workload in dict.fromkeys(r["workload"] for r in rows):
+        wrows = [r for r in rows if r["workload"] == workload]
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for method in dict.fromkeys(r["method"] for r in wrows):
+            ok = sorted(
+                (r for r in wrows if r["method"] == method and r.get("status") == "ok"), key=lambda r: r["steps"]
+            )
+            oom = [r["steps"] for r in wrows if r["method"] == method and r.get("status") == "oom"]
+            if not ok:
+                continue
+            ks = [r["steps"] for r in ok]
+            memory_key = "device_peak_bytes" if ok[0].get("device_peak_bytes") else "peak_rss_bytes"
+            (line,) = axes[0].plot(ks, [r["seconds"] for r in ok], marker="o", label=method)
+            axes[1].plot(ks, [r[memory_key] / 2**20 for r in ok], marker="o", label=method)
+            for ax in axes:  # out of memory: an x at the top edge, so the point is shown, not dropped
+                ax.plot(
+                    oom,
+                    [0.97] * len(oom),
+                    marker="x",
+                    ms=9,
+                    ls="",
+                    color=line.get_color(),
+                    transform=ax.get_xaxis_transform(),
+                )
+                for k in oom:
+                    ax.annotate(
+                        "OOM",
+                        (k, 0.97),
+                        xycoords=ax.get_xaxis_transform(),
+                        xytext=(-7, -3),
+                        textcoords="offset points",
+                        ha="right",
+                        fontsize=7,
+                        color=line.get_color(),
+                    )
+        axes[0].set(
+            xscale="log",
+            yscale="log",
+            xlabel="inner steps K",
+            ylabel="seconds per meta-update",
+            title=f"{workload}: time",
+        )
+        axes[1].set(xscale="log", xlabel="inner steps K", ylabel="peak memory, MB", title=f"{workload}: memory")
+        for ax in axes:
+            ax.grid(alpha=0.3)
+        if axes[0].lines:
+            axes[0].legend(fontsize=7, frameon=False)
+        fig.tight_layout()
+        path = out / f"{workload}.png"
+        atomic_write_figure(path, fig, dpi=100)
+        paths.append(path)
+    return paths
+
+
+def write_outputs(result: dict, out: Path, header_text: str, dtype: str) -> Path:
+    """Write ``bench.json``, ``bench.md`` (tables under ``header_text``) and one PNG per workload.
+
+    Args:
+        result: what :func:`run_bench` returned.
+        out: the output directory (created if needed).
+        header_text: the report header (:func:`amaml.experiments.header`).
+        dtype: the dtype measured, for the table's caption.
+
+    Returns:
+        The path of ``bench.md``.
+    """
+    atomic_write_text(out / "bench.json", json.dumps(result, indent=1) + "\n")
+    plot(result, out)
+    path = out / "bench.md"
+    atomic_write_text(path, markdown(result, header_text, dtype))
+    return path
