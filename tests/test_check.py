@@ -7,6 +7,8 @@ import pytest
 import amaml
 from oracles import batched, tanh_mlp_task
 
+pytestmark = pytest.mark.xdist_group("test_check")  # its tests share a module fixture
+
 LOSS = amaml.losses.mse(amaml.models.mlp_apply)
 
 

@@ -9,6 +9,8 @@ import pytest
 from amaml.cli import main
 from amaml.train import RunLock
 
+pytestmark = pytest.mark.xdist_group("test_cli")  # its tests share a module fixture
+
 TINY_SET = [
     "tasks.family=sinusoid",
     "tasks.n_train=8",

@@ -15,6 +15,8 @@ from test_cli import CHEAP, checkpoint_arrays, same_checkpoint
 
 from amaml.cli import main
 
+pytestmark = pytest.mark.xdist_group("test_durability")  # its tests share a module fixture
+
 LONG = [*CHEAP, "--set", "meta.steps=150", "--set", "run.checkpoint_every=7", "--set", "run.eval_every=50"]
 BLOWUP = [*CHEAP, "--set", "run.dtype=float32", "--set", "method.step_size=1e6"]
 
