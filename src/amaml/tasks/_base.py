@@ -6,6 +6,7 @@ import abc
 
 import jax
 import jax.numpy as jnp
+from jax.typing import DTypeLike
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._task import Task
@@ -20,7 +21,7 @@ class AbstractTaskFamily(abc.ABC):
     """
 
     dim: int
-    dtype: jnp.dtype
+    dtype: DTypeLike
 
     def __post_init__(self) -> None:  # run by the dataclass subclasses
         check_dim(self.dim)

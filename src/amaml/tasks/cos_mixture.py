@@ -7,6 +7,7 @@ from typing import final
 
 import jax
 import jax.numpy as jnp
+from jax.typing import DTypeLike
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from .._fields import option
@@ -24,7 +25,7 @@ class CosMixture(AbstractTaskFamily):
     """
 
     dim: int = option(2, doc="input dimension d of the functions", kw_only=False)
-    dtype: jnp.dtype = jnp.float32
+    dtype: DTypeLike = jnp.float32
 
     @property
     def domain(self) -> tuple[float, float]:

@@ -7,6 +7,7 @@ from typing import final
 
 import jax
 import jax.numpy as jnp
+from jax.typing import DTypeLike
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._base import AbstractTaskFamily
@@ -21,7 +22,7 @@ class Sinusoid(AbstractTaskFamily):
     The field's standard smoke test for few-shot regression; one input dimension.
     """
 
-    dtype: jnp.dtype = jnp.float32
+    dtype: DTypeLike = jnp.float32
     dim: int = dataclasses.field(default=1, init=False)
 
     @property
