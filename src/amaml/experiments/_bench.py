@@ -124,6 +124,21 @@ def worker_command(method: str, steps: int, data: Path, repeats: int, dtype: str
     ]
 
 
+def torch_command(data: Path, steps: int, repeats: int, *extra: str) -> list[str]:
+    """The command line of one measurement of the PyTorch comparison in ``benchmarks/``."""
+    return [
+        sys.executable,
+        str(TORCH_SCRIPT),
+        "--data",
+        str(data),
+        "--steps",
+        str(steps),
+        "--repeats",
+        str(repeats),
+        *extra,
+    ]
+
+
 def _worker(command: list[str], timeout: float, env: dict[str, str] | None = None) -> dict:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
@@ -159,16 +174,7 @@ def run_bench(
                 if progress:
                     progress(f"{workload.name}: {method} K={steps}")
                 if method == TORCH_METHOD:
-                    command = [
-                        sys.executable,
-                        str(TORCH_SCRIPT),
-                        "--data",
-                        str(data),
-                        "--steps",
-                        str(steps),
-                        "--repeats",
-                        str(max(1, min(repeats, 3))),
-                    ]
+                    command = torch_command(data, steps, max(1, min(repeats, 3)))
                 else:
                     command = worker_command(
                         method,
@@ -194,18 +200,7 @@ def gradient_check(data: Path, dtype: str, steps: int = 10) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         torch_grad, jax_grad = Path(tmp) / "torch.npy", Path(tmp) / "jax.npy"
         subprocess.run(
-            [
-                sys.executable,
-                str(TORCH_SCRIPT),
-                "--data",
-                str(data),
-                "--steps",
-                str(steps),
-                "--repeats",
-                "1",
-                "--grad-out",
-                str(torch_grad),
-            ],
+            torch_command(data, steps, 1, "--grad-out", str(torch_grad)),
             check=True,
             capture_output=True,
         )
