@@ -133,21 +133,15 @@ def _reproduce_synthetic(args: argparse.Namespace) -> int:
 def _reproduce_cf(args: argparse.Namespace) -> int:
     from ..data import DATASETS
     from ..experiments import CF_BUDGETS
-    from ..train import FEATURES
+    from ..train import FEATURES, RatingTasks
 
     budget = CF_BUDGETS.lookup(args.budget or "standard")
     if args.dataset is None:
         raise ValueError(f"`reproduce cf` needs --dataset, one of: {', '.join(DATASETS)}.")
-    source = DATASETS.lookup(args.dataset)
     features = FEATURES.lookup(args.features)()
     data_dir = args.data_dir or f"data/{args.dataset}"
-    if not (Path(data_dir) / source.filename).is_file():  # before any training
-        from ..data._fetch import where_to_put
-
-        raise ValueError(
-            f"{args.dataset}: {Path(data_dir) / source.filename} does not exist; "
-            f"{where_to_put(args.dataset, Path(data_dir))}."
-        )
+    # the task source's own check: a missing data file is reported before any work
+    RatingTasks(DATASETS.lookup(args.dataset), data_dir=data_dir).check(budget.meta_batch)
     _enable_x64_if_needed(budget.dtype)
     from ..experiments import git_commit, reproduce_cf, write_cf_report
 
