@@ -33,6 +33,8 @@ from ._divergence import DivergenceError as DivergenceError
 from ._divergence import DivergenceKnobs as DivergenceKnobs
 from ._divergence import raise_if_diverged as raise_if_diverged
 from ._divergence import task_diverged as task_diverged
+from ._meta import FeatureLoss as FeatureLoss
+from ._meta import MetaParams as MetaParams
 from ._methods import FOMAML as FOMAML
 from ._methods import IMAML as IMAML
 from ._methods import MAML as MAML

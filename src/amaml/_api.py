@@ -10,9 +10,10 @@ from jaxtyping import Array, Float, PyTree, Shaped
 
 from ._checkpoints import CheckpointPlan
 from ._divergence import MAX_META_LOSS, check_max_meta_loss, raise_if_diverged, task_diverged
+from ._meta import MetaParams, prepare
 from ._methods import AbstractMetaMethod
 from ._methods._adjoint_base import AbstractAdjointMethod
-from ._params import flat_loss, flatten
+from ._params import flatten
 from ._task import Task, check_input_dtype, check_set, check_tasks
 from ._validate import instance_of
 
@@ -21,12 +22,12 @@ METHODS = "amaml.AdjointMAML, DiscreteAdjoint, MAML, FOMAML, IMAML or Reptile"
 
 def meta_value_and_grad(
     method: AbstractMetaMethod,
-    loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
-    params: PyTree,
+    loss_fn: Callable[..., Float[Array, ""]],
+    params: PyTree | MetaParams,
     tasks: Task,
     *,
     max_meta_loss: float | None = MAX_META_LOSS,
-) -> tuple[Float[Array, ""], PyTree]:
+) -> tuple[Float[Array, ""], PyTree | MetaParams]:
     r"""Mean meta-loss over a batch of tasks and the method's gradient of it.
 
     .. math::
@@ -47,10 +48,19 @@ def meta_value_and_grad(
     nothing is checked and the values propagate into the result; :func:`meta_train_step`
     guards the update and reports the diverged tasks instead.
 
+    Meta-parameters inside the loop: pass a :class:`MetaParams` (shared parameters, rates, a
+    horizon) and ``grad`` is a :class:`MetaParams` with the gradient of every field set,
+    from the same forward solve and sweep (see :class:`AdjointMAML` and
+    :class:`DiscreteAdjoint` for the sums; :class:`MAML` differentiates through the loop).
+    A method that has no gradient for a field set (``method.learnable``) is an error.
+
     Args:
         method: a meta-gradient method object, e.g. ``AdjointMAML(steps=200, step_size=0.01)``.
-        loss_fn: ``loss_fn(params, x, y) -> scalar``.
-        params: the meta-parameters :math:`\theta`, any pytree of floating arrays of one dtype.
+        loss_fn: ``loss_fn(params, x, y) -> scalar``; with ``MetaParams.shared``,
+            ``loss_fn(adapted, shared, x, y)``, or a :class:`FeatureLoss` (the body runs once
+            per task instead of once per inner step).
+        params: the meta-parameters: any pytree of floating arrays of one dtype (the
+            initialisation :math:`\theta`), or a :class:`MetaParams`.
         tasks: a batch of tasks (:class:`Task` with a leading task axis on every array).
         max_meta_loss: (keyword-only) called eagerly, a task whose meta-loss magnitude
             exceeds this counts as diverged (default ``1e10``); ``None`` checks finiteness only.
@@ -62,6 +72,18 @@ def meta_value_and_grad(
     Raises:
         TypeError, ValueError: for invalid arguments, before any computation.
         DivergenceError: called eagerly, when a task diverged (see above).
+
+    Example:
+        >>> import jax, jax.numpy as jnp, amaml
+        >>> loss = lambda p, x, y: jnp.mean((x @ p["w"] - y) ** 2)
+        >>> tasks = amaml.Task(jnp.ones((2, 4, 3)), jnp.ones((2, 4)), jnp.ones((2, 4, 3)), jnp.ones((2, 4)))
+        >>> meta = amaml.MetaParams(init={"w": jnp.zeros(3)}, horizon=jnp.asarray(0.1))
+        >>> value, grad = amaml.meta_value_and_grad(amaml.DiscreteAdjoint(10, 0.01), loss, meta, tasks)
+        >>> grad.horizon.shape
+        ()
+
+    References:
+        Li et al., "Meta-Learning with Adjoint Methods", AISTATS 2023 (the continuous adjoint).
     """
     check_max_meta_loss(max_meta_loss)
     values, grads, unravel = per_task_value_and_grad(method, loss_fn, params, tasks)
@@ -74,24 +96,23 @@ def meta_value_and_grad(
 
 def per_task_value_and_grad(
     method: AbstractMetaMethod,
-    loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
-    params: PyTree,
+    loss_fn: Callable[..., Float[Array, ""]],
+    params: PyTree | MetaParams,
     tasks: Task,
 ) -> tuple[Float[Array, " B"], Float[Array, "B P"], Callable[[Array], PyTree]]:
     """Every task's meta-loss and flat meta-gradient, and the map from flat vectors back
     to the structure of ``params`` (checks the arguments first)."""
     instance_of("method", method, AbstractMetaMethod, METHODS)
-    theta, unravel = flatten(params)
-    check_tasks(tasks, theta.dtype)
-    loss = flat_loss(loss_fn, unravel)
-    values, grads = jax.vmap(lambda task: method.value_and_grad(loss, theta, task))(tasks)
-    return values, grads, unravel
+    problem, meta, dtype = prepare(loss_fn, params, method)
+    check_tasks(tasks, dtype)
+    values, grads = jax.vmap(lambda task: problem.value_and_grad(method, meta, task))(tasks)
+    return values, grads, problem.unravel_grad(meta)
 
 
 def adapt(
     method: AbstractMetaMethod,
-    loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
-    params: PyTree,
+    loss_fn: Callable[..., Float[Array, ""]],
+    params: PyTree | MetaParams,
     support_x: Shaped[Array, "n ..."],
     support_y: Shaped[Array, "n ..."],
 ) -> PyTree:
@@ -101,23 +122,31 @@ def adapt(
     (proximal, for the methods that have one) gradient flow of ``loss_fn`` on the support
     set, starting from ``params``. Memory is independent of ``steps``.
 
+    With a :class:`MetaParams` the inner loop uses its rates, horizon and shared
+    parameters (every method supports every field here) and adapts ``init``.
+
     Args:
         method: the meta-gradient method whose inner dynamics to use.
-        loss_fn: ``loss_fn(params, x, y) -> scalar``.
-        params: the starting point (usually the meta-learned initialisation).
+        loss_fn: as for :func:`meta_value_and_grad`.
+        params: the starting point (usually the meta-learned initialisation), or a
+            :class:`MetaParams`.
         support_x, support_y: one task's support set, shape ``(n, ...)`` (no task axis).
 
     Returns:
-        The adapted parameters, same pytree structure and dtype as ``params``.
+        The adapted parameters, same pytree structure and dtype as ``params`` (as
+        ``params.init`` for a :class:`MetaParams`).
+
+    Raises:
+        TypeError, ValueError: for invalid arguments, before any computation.
     """
     instance_of("method", method, AbstractMetaMethod, METHODS)
-    theta, unravel = flatten(params)
+    problem, meta, dtype = prepare(loss_fn, params)
     check_set(support_x, support_y, "support_x", "support_y", 0)
-    check_input_dtype("support_x", support_x, theta.dtype)
-    return unravel(method.adapt(flat_loss(loss_fn, unravel), theta, support_x, support_y))
+    check_input_dtype("support_x", support_x, dtype)
+    return problem.adapt(method, meta, support_x, support_y)
 
 
-def checkpoint_plan(method: AbstractAdjointMethod, params: PyTree) -> CheckpointPlan:
+def checkpoint_plan(method: AbstractAdjointMethod, params: PyTree | MetaParams) -> CheckpointPlan:
     """What an adjoint method keeps of its forward trajectory for these parameters, per task.
 
     The plan is the one :meth:`value_and_grad` will use: it depends on ``steps``,
@@ -147,5 +176,5 @@ def checkpoint_plan(method: AbstractAdjointMethod, params: PyTree) -> Checkpoint
             f"`method` must be an adjoint method (amaml.AdjointMAML or amaml.DiscreteAdjoint) to have a "
             f"checkpoint plan, got {method!r}: the other methods keep no trajectory for a backward sweep."
         )
-    theta, _ = flatten(params)
+    theta, _ = flatten(params.init if isinstance(params, MetaParams) else params)
     return method.checkpoint_plan(theta)

@@ -9,12 +9,13 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from . import _validate
 from ._api import METHODS
+from ._meta import MetaParams, prepare
 from ._methods import FOMAML, IMAML, MAML, AbstractMetaMethod, AdjointMAML, DiscreteAdjoint, Reptile
-from ._params import flat_loss, flatten
 from ._solvers import RK4
 from ._task import Task, check_tasks
 
@@ -43,6 +44,9 @@ class MetaGradCheck:
             ``eps`` the dtype's machine epsilon. A ``finite_difference_error`` at or below it
             cannot be told from zero: the check cannot resolve the method's error.
         verdict: one line: what the measurements say the gradient is.
+        field_errors: for a :class:`MetaParams`, the finite-difference error of each field
+            set (``"init"``, ``"shared"``, ``"rates"``, ``"horizon"``), measured along
+            ``directions`` random directions inside that field; ``None`` for a plain pytree.
     """
 
     method: AbstractMetaMethod
@@ -53,14 +57,19 @@ class MetaGradCheck:
     epsilon: float
     noise_floor: float
     verdict: str
+    field_errors: dict[str, float] | None = None
 
     def __str__(self) -> str:
         ref = "n/a" if self.reference_error is None else f"{self.reference_error:.3e}"
+        fields = "".join(
+            f"    {name}: relative error {error:.3e}\n" for name, error in (self.field_errors or {}).items()
+        )
         return (
             f"{self.method!r}\n"
             f"  vs central differences of its own meta-loss ({self.directions} directions, "
             f"eps={self.epsilon:.1e}): relative error {self.finite_difference_error:.3e} "
             f"(noise floor ~{self.noise_floor:.1e})\n"
+            f"{fields}"
             f"  vs fine exact adjoint of the continuous objective: relative error {ref}\n"
             f"verdict: {self.verdict}"
         )
@@ -120,8 +129,8 @@ def reference_method(method: AbstractMetaMethod, refine: int) -> DiscreteAdjoint
 
 def check_meta_grad(
     method: AbstractMetaMethod,
-    loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
-    params: PyTree,
+    loss_fn: Callable[..., Float[Array, ""]],
+    params: PyTree | MetaParams,
     tasks: Task,
     *,
     directions: int = 8,
@@ -142,6 +151,10 @@ def check_meta_grad(
     finite-difference accuracy; :class:`AdjointMAML` agrees with (b) to :math:`O(h^p)` and
     with (a) only to :math:`O(h^p)`; the first-order methods agree with neither, by design.
 
+    With a :class:`MetaParams` the differences run over every field set, ``directions``
+    random directions inside each field, and ``field_errors`` reports each field's error
+    (rates and a horizon are perturbed by ``epsilon`` too: keep them well above it).
+
     Args:
         method, loss_fn, params, tasks: as for :func:`amaml.meta_value_and_grad`.
         directions: random directions for (a).
@@ -161,29 +174,39 @@ def check_meta_grad(
     _validate.instance_of("method", method, AbstractMetaMethod, METHODS)
     _validate.positive_int("directions", directions)
     _validate.positive_int("refine", refine)
-    theta, unravel = flatten(params)
-    check_tasks(tasks, theta.dtype)
+    problem, meta, dtype = prepare(loss_fn, params, method)
+    check_tasks(tasks, dtype)
     if epsilon is None:
-        epsilon = float(jnp.finfo(theta.dtype).eps) ** (1 / 3)
+        epsilon = float(jnp.finfo(dtype).eps) ** (1 / 3)
     epsilon = _validate.positive_float("epsilon", epsilon)
     key = jax.random.key(0) if key is None else key
-    loss = flat_loss(loss_fn, unravel)
+    theta, unravel = ravel_pytree(meta)  # every field set, in MetaParams order
 
     def mean_grad(m, t):
-        return jnp.mean(jax.vmap(lambda task: m.value_and_grad(loss, t, task)[1])(tasks), axis=0)
+        return jnp.mean(jax.vmap(lambda task: problem.value_and_grad(m, unravel(t), task)[1])(tasks), axis=0)
 
     def mean_value(t):
-        return jnp.mean(jax.vmap(lambda task: method.value(loss, t, task))(tasks))
+        return jnp.mean(jax.vmap(lambda task: problem.value(method, unravel(t), task))(tasks))
 
     grad = jax.jit(lambda t: mean_grad(method, t))(theta)
-    basis = jax.random.normal(key, (directions, theta.size), theta.dtype)
-    basis = basis / jnp.linalg.norm(basis, axis=1, keepdims=True)
+    # Directions inside each field set (for a plain pytree: the one block of init).
+    blocks = {"init": slice(0, theta.size)} if problem.plain else field_blocks(meta)
+    keys = [key] if problem.plain else list(jax.random.split(key, len(blocks)))
+    basis = jnp.concatenate([direction_block(k, directions, block, theta) for k, block in zip(keys, blocks.values())])
     value = jax.jit(jax.vmap(mean_value))
     differences = (value(theta[None] + epsilon * basis) - value(theta[None] - epsilon * basis)) / (2 * epsilon)
+    misfit = basis @ grad - differences
     fd_norm = float(jnp.linalg.norm(differences))
-    fd_error = float(jnp.linalg.norm(basis @ grad - differences)) / fd_norm
-    eps = float(jnp.finfo(theta.dtype).eps)
-    floor = math.sqrt(directions) * eps * abs(float(mean_value(theta))) / (epsilon * fd_norm) + epsilon**2
+    fd_error = float(jnp.linalg.norm(misfit)) / fd_norm
+    field_errors = None
+    if not problem.plain:
+        rows = [slice(i * directions, (i + 1) * directions) for i in range(len(blocks))]
+        field_errors = {
+            name: float(jnp.linalg.norm(misfit[row]) / jnp.linalg.norm(differences[row]))
+            for name, row in zip(blocks, rows)
+        }
+    eps = float(jnp.finfo(dtype).eps)
+    floor = math.sqrt(basis.shape[0]) * eps * abs(float(mean_value(theta))) / (epsilon * fd_norm) + epsilon**2
 
     reference = reference_method(method, refine)
     ref_error = None
@@ -198,5 +221,24 @@ def check_meta_grad(
         directions,
         epsilon,
         floor,
-        verdict(method, fd_error, ref_error, floor, theta.dtype),
+        verdict(method, fd_error, ref_error, floor, dtype),
+        field_errors,
     )
+
+
+def field_blocks(meta: MetaParams) -> dict[str, slice]:
+    """Where each field set sits in ``ravel_pytree(meta)`` (fields in MetaParams order)."""
+    blocks, start = {}, 0
+    for name, value in zip(MetaParams._fields, meta):
+        size = sum(int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(value))
+        if size:
+            blocks[name] = slice(start, start + size)
+        start += size
+    return blocks
+
+
+def direction_block(key: PRNGKeyArray, count: int, block: slice, theta: Array) -> Array:
+    """``count`` random unit directions supported on ``block`` of the flat vector."""
+    rows = jax.random.normal(key, (count, block.stop - block.start), theta.dtype)
+    rows = rows / jnp.linalg.norm(rows, axis=1, keepdims=True)
+    return jnp.zeros((count, theta.size), theta.dtype).at[:, block].set(rows)

@@ -26,9 +26,9 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, PyTree
 
 from . import _validate
-from ._flow import FlatLoss, GradientFlow
+from ._flow import FlatLoss, FlatMeta, GradientFlow
+from ._meta import prepare
 from ._methods import AbstractMetaMethod
-from ._params import flat_loss, flatten
 from ._scan import time_scan
 from ._task import Task
 
@@ -155,28 +155,35 @@ def task_diverged(
 def largest_eigenvalue(flow: GradientFlow, iterations: int = POWER_ITERATIONS) -> Float[Array, ""]:
     r"""Largest eigenvalue of :math:`H(\theta) + \lambda I` by power iteration on HVPs.
 
+    With rates :math:`r` the flow is :math:`-r \odot \nabla L`, whose stability is set by
+    :math:`D^{1/2} (H + \lambda I) D^{1/2}`, :math:`D = \mathrm{diag}(r)` (similar to
+    :math:`D(H + \lambda I)`); that matrix's eigenvalue is returned.
     Power iteration finds the eigenvalue of largest modulus; when that one is negative
     the iteration is repeated on the shifted matrix to find the largest positive one.
     """
     theta = flow.theta
+    root = None if flow.rates is None else jnp.sqrt(flow.rates)
+
+    def product(v):
+        return flow.hvp(theta, v) if root is None else root * flow.hvp(theta, root * v)
 
     def iterate(shift):
         def body(v, _):
-            w = flow.hvp(theta, v) + shift * v
+            w = product(v) + shift * v
             return w / (jnp.linalg.norm(w) + jnp.finfo(w.dtype).tiny), None
 
         v0 = jnp.ones_like(theta) / jnp.sqrt(theta.size)
         v, _ = jax.lax.scan(body, v0, length=iterations)
-        return jnp.vdot(v, flow.hvp(theta, v))
+        return jnp.vdot(v, product(v))
 
     dominant = iterate(0.0)
     return jax.lax.cond(dominant >= 0, lambda: dominant, lambda: iterate(-dominant))
 
 
-def first_nonfinite_step(method: AbstractMetaMethod, loss: FlatLoss, theta: Float[Array, " P"], task: Task) -> Array:
+def first_nonfinite_step(method: AbstractMetaMethod, loss: FlatLoss, meta: FlatMeta, task: Task) -> Array:
     """First inner step (1-based) whose state or support loss is non-finite; 0 if none."""
-    flow = method.flow(loss, theta, task.support_x, task.support_y)
-    solver, h = method.inner_solver, method.step_size
+    flow = method.flow(loss, meta, task.support_x, task.support_y)
+    solver, h = method.inner_solver, method.inner_step(meta)
 
     def body(carry, step):
         u, first = carry
@@ -185,7 +192,7 @@ def first_nonfinite_step(method: AbstractMetaMethod, loss: FlatLoss, theta: Floa
         return (u, jnp.where((first == 0) & bad, step, first)), None
 
     steps = jnp.arange(1, method.steps + 1, dtype=jnp.int32)
-    (_, first), _ = time_scan(body, (theta, jnp.zeros((), jnp.int32)), steps, unroll=method.unroll)
+    (_, first), _ = time_scan(body, (meta.theta, jnp.zeros((), jnp.int32)), steps, unroll=method.unroll)
     return first
 
 
@@ -201,25 +208,25 @@ def diagnose(
     """The error describing the first diverged task of a batch (run eagerly, after a failure)."""
     diverged = np.asarray(diverged)
     index = int(np.flatnonzero(diverged)[0])
-    theta, unravel = flatten(params)
-    loss = flat_loss(loss_fn, unravel)
+    problem, meta_params, _ = prepare(loss_fn, params)
     task = jax.tree_util.tree_map(lambda a: a[index], tasks)
-    step = int(jax.jit(first_nonfinite_step, static_argnums=(0, 1))(method, loss, theta, task))
+    loss, meta, _ = problem.view(meta_params, task.support_x, task.query_x)
+    step = int(jax.jit(lambda m, t: first_nonfinite_step(method, loss, m, t))(meta, task))
     value = None
     if step:
         phase = "forward"
     else:
-        value = float(method.value(loss, theta, task))
+        value = float(method.value(loss, meta, task))
         too_large = max_meta_loss is not None and abs(value) > max_meta_loss
         phase = "backward" if math.isfinite(value) and not too_large else "meta-loss"
     eigenvalue = float(
-        jax.jit(lambda t, x, y: largest_eigenvalue(method.flow(loss, t, x, y)))(theta, task.support_x, task.support_y)
+        jax.jit(lambda m, x, y: largest_eigenvalue(method.flow(loss, m, x, y)))(meta, task.support_x, task.support_y)
     )
     return DivergenceError(
         index,
         step or None,
         phase,
-        method.step_size,
+        float(method.inner_step(meta)),
         eigenvalue,
         int(diverged.sum()),
         meta_loss=value if value is not None and math.isfinite(value) else None,

@@ -18,7 +18,7 @@ EQUINOX_HINT = (
 )
 
 
-def check_array_leaves(params: PyTree) -> None:
+def check_array_leaves(params: PyTree, name: str = "params") -> None:
     """Every leaf of ``params`` must be an array (or a Python float): no functions, strings, ints.
 
     Raises:
@@ -27,14 +27,14 @@ def check_array_leaves(params: PyTree) -> None:
     for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
         is_array = hasattr(leaf, "dtype") and hasattr(leaf, "shape")
         if not (is_array or (isinstance(leaf, float) and not isinstance(leaf, bool))):
-            where = "params" + jax.tree_util.keystr(path)
+            where = name + jax.tree_util.keystr(path)
             raise TypeError(
-                f"`params` must be a pytree of floating arrays, but the leaf at {where} is a "
+                f"`{name}` must be a pytree of floating arrays, but the leaf at {where} is a "
                 f"{type(leaf).__name__} ({leaf!r:.60}), not an array. {EQUINOX_HINT}"
             )
 
 
-def flatten(params: PyTree) -> tuple[Float[Array, " P"], Callable[[Array], PyTree]]:
+def flatten(params: PyTree, name: str = "params") -> tuple[Float[Array, " P"], Callable[[Array], PyTree]]:
     """Ravel ``params`` into a flat vector; every leaf must be an array of one floating dtype.
 
     Raises:
@@ -43,13 +43,13 @@ def flatten(params: PyTree) -> tuple[Float[Array, " P"], Callable[[Array], PyTre
             or for leaves of mixed or non-floating dtypes.
     """
     leaves = jax.tree_util.tree_leaves(params)
-    check_array_leaves(params)
+    check_array_leaves(params, name)
     if not leaves:
-        raise ValueError("`params` must contain at least one array.")
+        raise ValueError(f"`{name}` must contain at least one array.")
     dtypes = {jnp.result_type(leaf) for leaf in leaves}
     if len(dtypes) != 1 or not jnp.issubdtype(next(iter(dtypes)), jnp.floating):
         raise TypeError(
-            "`params` must be a pytree of floating arrays that all share one dtype, got dtypes "
+            f"`{name}` must be a pytree of floating arrays that all share one dtype, got dtypes "
             f"{sorted(str(d) for d in dtypes)}."
         )
     return ravel_pytree(params)

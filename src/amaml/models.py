@@ -21,7 +21,7 @@ from ._fields import option
 
 Params = list[dict[str, Array]]
 
-__all__ = ["AbstractModel", "MLP", "mlp_init", "mlp_apply"]
+__all__ = ["AbstractModel", "MLP", "mlp_init", "mlp_apply", "mlp_features"]
 
 
 def mlp_init(key: PRNGKeyArray, sizes: Sequence[int], dtype=jnp.float32) -> Params:
@@ -48,9 +48,20 @@ def mlp_apply(
     params: Params, x: Float[Array, "n d_in"], activation: Callable[[Array], Array] = jnp.tanh
 ) -> Float[Array, "n d_out"]:
     """Apply the MLP: ``activation`` after every layer except the last."""
-    for layer in params[:-1]:
+    return _linear(params[-1], mlp_features(params[:-1], x, activation))
+
+
+def mlp_features(
+    body: Params, x: Float[Array, "n d_in"], activation: Callable[[Array], Array] = jnp.tanh
+) -> Float[Array, "n d_hidden"]:
+    """The hidden layers of an MLP (``params[:-1]``): its features, the input of the last layer."""
+    for layer in body:
         x = activation(x @ layer["w"] + layer["b"][None, :])
-    return x @ params[-1]["w"] + params[-1]["b"][None, :]
+    return x
+
+
+def _linear(layer: dict[str, Array], x: Array) -> Array:
+    return x @ layer["w"] + layer["b"][None, :]
 
 
 class AbstractModel(abc.ABC):
@@ -59,6 +70,10 @@ class AbstractModel(abc.ABC):
     ``apply`` is what :func:`amaml.losses.mse` and :func:`amaml.losses.cross_entropy` wrap;
     ``init`` gives the meta-learner's starting parameters. Final subclasses are frozen
     dataclasses whose fields are the model's options.
+
+    For head-only adaptation (ANIL, COMLN) a model splits into a body, a feature map shared
+    across tasks, and a head adapted per task: ``apply(params, x) ==
+    head_apply(head, features(body, x))`` with ``body, head = split(params)``.
     """
 
     @abc.abstractmethod
@@ -68,6 +83,22 @@ class AbstractModel(abc.ABC):
     @abc.abstractmethod
     def apply(self, params: Any, x: Array) -> Array:
         """Predictions for the examples ``x`` (leading axis: examples)."""
+
+    @abc.abstractmethod
+    def split(self, params: Any) -> tuple[Any, Any]:
+        """``(body, head)``: the shared feature map's parameters and the head's."""
+
+    @abc.abstractmethod
+    def join(self, body: Any, head: Any) -> Any:
+        """The inverse of :meth:`split`."""
+
+    @abc.abstractmethod
+    def features(self, body: Any, x: Array) -> Array:
+        """The body's features of the examples ``x``."""
+
+    @abc.abstractmethod
+    def head_apply(self, head: Any, features: Array) -> Array:
+        """The head's predictions from the features."""
 
 
 @final
@@ -99,3 +130,16 @@ class MLP(AbstractModel):
 
     def apply(self, params, x):
         return mlp_apply(params, x)
+
+    def split(self, params):
+        """Body: the hidden layers (an empty list for a linear model); head: the last layer."""
+        return params[:-1], params[-1]
+
+    def join(self, body, head):
+        return [*body, head]
+
+    def features(self, body, x):
+        return mlp_features(body, x)
+
+    def head_apply(self, head, features):
+        return _linear(head, features)

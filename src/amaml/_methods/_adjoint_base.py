@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
-from jaxtyping import Array, Float
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PyTree
 
 from .. import _validate
 from .._checkpoints import CheckpointPlan, Checkpoints, node_bytes, plan, resolve_checkpoints
 from .._fields import option
-from .._flow import FlatLoss, GradientFlow, meta_objective
+from .._flow import FlatLoss, FlatMeta, GradientFlow, meta_objective
 from .._solvers import AbstractSolver
 from .._sweep import Node, forward_and_sweep
 from .._task import Task
@@ -19,6 +20,21 @@ from ._base import SOLVERS, AbstractMetaMethod
 
 BackwardStep = Callable[[GradientFlow, Any, Node, Node], Any]
 """``(flow, carry, node_j, node_{j+1}) -> carry`` over one step, from ``t_{j+1}`` to ``t_j``."""
+
+
+class Terminal(NamedTuple):
+    """What the sweep learns at ``t = T`` besides the initial carry.
+
+    Attributes:
+        value: the meta-loss :math:`J`.
+        context: :math:`\\partial J/\\partial c_\\mathrm{out}` (the query loss's context), or ``None``.
+        slope: :math:`a(T) \\cdot f(u(T))`, the continuous :math:`dJ/dT`, when a horizon is learned.
+    """
+
+    value: Float[Array, ""]
+    context: PyTree | None
+    slope: Float[Array, ""] | None
+
 
 DEFAULT_MEMORY_BUDGET = 16 * 2**20
 """The default ``memory_budget`` (bytes per task) of ``checkpoints="auto"``: 16 MiB."""
@@ -79,29 +95,37 @@ class AbstractAdjointMethod(AbstractMetaMethod):
     def sweep(
         self,
         loss: FlatLoss,
-        theta: Float[Array, " P"],
+        meta: FlatMeta,
         task: Task,
         init_carry: Callable[[Float[Array, " P"], Float[Array, " P"]], Any],
         backward_step: BackwardStep,
-    ) -> tuple[Float[Array, ""], Any]:
+    ) -> tuple[Terminal, Any]:
         """Solve forward, then sweep a reverse carry from ``t = T`` back to ``t = 0``.
 
         The terminal condition comes from differentiating the meta-loss ``J(u_K, theta)``:
         the carry starts at ``init_carry(dJ/du_K, dJ/dtheta)`` (``u_K`` fixed in the second).
 
         Returns:
-            ``(J, carry at t = 0)``.
+            ``(Terminal, carry at t = 0)``.
         """
-        flow = self.flow(loss, theta, task.support_x, task.support_y)
+        theta = meta.theta
+        flow = self.flow(loss, meta, task.support_x, task.support_y)
         objective = meta_objective(loss, task.query_x, task.query_y, self.meta_prox)
-        solver, h = self.inner_solver, self.step_size
+        solver, h = self.inner_solver, self.inner_step(meta)
 
         def forward_step(u):
             return solver.step(flow.stage_field, u, h)
 
         def terminal(u_final):
-            value, (adjoint, explicit) = jax.value_and_grad(objective, argnums=(0, 1))(u_final, theta)
-            return value, init_carry(adjoint, explicit)
+            if meta.context_out is None:
+                value, (adjoint, explicit) = jax.value_and_grad(objective, argnums=(0, 1))(u_final, theta)
+                context = None
+            else:
+                value, (adjoint, explicit, context) = jax.value_and_grad(objective, argnums=(0, 1, 2))(
+                    u_final, theta, meta.context_out
+                )
+            slope = None if meta.horizon is None else jnp.vdot(adjoint, flow.vector_field(u_final))
+            return Terminal(value, context, slope), init_carry(adjoint, explicit)
 
         def step(carry, left, right):
             return backward_step(flow, carry, left, right)
@@ -111,6 +135,16 @@ class AbstractAdjointMethod(AbstractMetaMethod):
         return forward_and_sweep(
             forward_step, flow.vector_field, step, terminal, theta, self.steps, scheme, keep, self.unroll
         )
+
+
+def zeros_or_none(tree: PyTree | None) -> PyTree | None:
+    """Zeros shaped like ``tree`` (an accumulator's start), or ``None`` for a field not learned."""
+    return None if tree is None else jax.tree_util.tree_map(jnp.zeros_like, tree)
+
+
+def add_or_none(total: PyTree | None, term: PyTree | None) -> PyTree | None:
+    """``total + term`` leafwise; ``None`` stays ``None``."""
+    return None if total is None else jax.tree_util.tree_map(jnp.add, total, term)
 
 
 def prox_option():

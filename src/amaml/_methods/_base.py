@@ -8,7 +8,7 @@ from jaxtyping import Array, Float
 
 from .. import _validate
 from .._fields import option
-from .._flow import FlatLoss, GradientFlow, integrate, meta_objective
+from .._flow import FlatLoss, FlatMeta, GradientFlow, as_flat_meta, integrate, meta_objective
 from .._solvers import AbstractSolver
 from .._task import Task
 
@@ -30,8 +30,13 @@ class AbstractMetaMethod(abc.ABC):
     The concept follows equinox's abstract/final rule: this class has no fields and no
     ``__init__``; every concrete method is a ``@final`` frozen dataclass that provides each
     abstract attribute below (as a dataclass field, a ``ClassVar`` or its own property)
-    and implements :meth:`value_and_grad` on flat parameter vectors. Nothing concrete here
-    is overridden.
+    and implements :meth:`value_and_meta_grad` on flat parameters (:class:`~amaml._flow.FlatMeta`).
+    Nothing concrete here is overridden.
+
+    Meta-parameters inside the flow (:class:`amaml.MetaParams`): rates :math:`r` scale the
+    field elementwise, a horizon :math:`T` sets the step to ``T / steps``, and shared
+    parameters enter the loss; every method runs its inner loop with them, and
+    ``learnable`` says which of them its gradient covers.
 
     Abstract attributes:
         steps: number of inner steps ``K`` (positional, first).
@@ -43,6 +48,8 @@ class AbstractMetaMethod(abc.ABC):
         inner_prox: the proximal weight :math:`\lambda` of the inner objective.
         meta_prox: the proximal weight in the meta-loss
             :math:`L_\mathrm{val}(u_T) + \tfrac\lambda2\lVert u_T-\theta\rVert^2`.
+        learnable: the :class:`amaml.MetaParams` fields beyond ``init`` (``"shared"``,
+            ``"rates"``, ``"horizon"``) whose gradient the method returns.
     """
 
     steps: int
@@ -51,6 +58,7 @@ class AbstractMetaMethod(abc.ABC):
     inner_solver: AbstractSolver
     inner_prox: float
     meta_prox: float
+    learnable: frozenset[str]
 
     def _check_common(self) -> None:
         """The checks of the shared options; each final ``__post_init__`` calls it first."""
@@ -60,28 +68,40 @@ class AbstractMetaMethod(abc.ABC):
 
     @property
     def horizon(self) -> float:
-        """The inner time horizon ``T = steps * step_size``."""
+        """The inner time horizon ``T = steps * step_size`` (without a learned horizon)."""
         return self.steps * self.step_size
 
-    def flow(self, loss: FlatLoss, theta: Float[Array, " P"], x: Array, y: Array) -> GradientFlow:
+    def inner_step(self, meta: FlatMeta | Float[Array, " P"]):
+        """The inner step: ``step_size``, or ``T / steps`` with a learned horizon ``T``."""
+        horizon = as_flat_meta(meta).horizon
+        return self.step_size if horizon is None else horizon / self.steps
+
+    def flow(self, loss: FlatLoss, meta: FlatMeta | Float[Array, " P"], x: Array, y: Array) -> GradientFlow:
         """The inner gradient flow of a task with support set ``(x, y)``."""
-        return GradientFlow(loss, x, y, theta, self.inner_prox)
+        meta = as_flat_meta(meta)
+        return GradientFlow(loss, x, y, meta.theta, self.inner_prox, meta.rates, meta.context_in)
 
-    def adapt(self, loss: FlatLoss, theta: Float[Array, " P"], x: Array, y: Array) -> Float[Array, " P"]:
+    def adapt(self, loss: FlatLoss, meta: FlatMeta | Float[Array, " P"], x: Array, y: Array) -> Float[Array, " P"]:
         """Run the method's inner loop from ``theta`` on ``(x, y)``; returns ``u_K``."""
-        flow = self.flow(loss, theta, x, y)
-        return integrate(self.inner_solver, flow, self.steps, self.step_size, self.unroll)
+        flow = self.flow(loss, meta, x, y)
+        return integrate(self.inner_solver, flow, self.steps, self.inner_step(meta), self.unroll)
 
-    def value(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task) -> Float[Array, ""]:
+    def value(self, loss: FlatLoss, meta: FlatMeta | Float[Array, " P"], task: Task) -> Float[Array, ""]:
         """The method's meta-loss of one task (no gradient)."""
-        u_final = self.adapt(loss, theta, task.support_x, task.support_y)
-        return meta_objective(loss, task.query_x, task.query_y, self.meta_prox)(u_final, theta)
+        meta = as_flat_meta(meta)
+        u_final = self.adapt(loss, meta, task.support_x, task.support_y)
+        return meta_objective(loss, task.query_x, task.query_y, self.meta_prox)(u_final, meta.theta, meta.context_out)
 
-    @abc.abstractmethod
     def value_and_grad(
         self, loss: FlatLoss, theta: Float[Array, " P"], task: Task
     ) -> tuple[Float[Array, ""], Float[Array, " P"]]:
-        """The meta-loss of one (unbatched) task and the method's gradient of it."""
+        """The meta-loss of one (unbatched) task and the method's gradient of it (plain case)."""
+        value, grads = self.value_and_meta_grad(loss, FlatMeta(theta), task)
+        return value, grads.theta
+
+    @abc.abstractmethod
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task) -> tuple[Float[Array, ""], FlatMeta]:
+        """The meta-loss of one (unbatched) task and the method's gradient of it, every field set in ``meta``."""
 
 
 def steps_option():
@@ -92,6 +112,10 @@ def steps_option():
 def step_size_option():
     """The ``step_size`` field, positional, shared wording."""
     return option(doc="inner step size h > 0 (the inner learning rate, for Euler)", kw_only=False)
+
+
+ALL_FIELDS = frozenset({"shared", "rates", "horizon"})
+"""Every meta-parameter field beyond ``init``."""
 
 
 def unroll_option():

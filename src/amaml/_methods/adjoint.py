@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import final
+from typing import ClassVar, final
 
 import jax.numpy as jnp
-from jaxtyping import Array, Float
 
 from .. import _validate
 from .._checkpoints import Checkpoints
 from .._fields import option
-from .._flow import FlatLoss, GradientFlow
+from .._flow import FlatLoss, FlatMeta, GradientFlow
 from .._solvers import RK4, AbstractSolver
 from .._sweep import Node, hermite
 from .._task import Task
-from ._adjoint_base import AbstractAdjointMethod, checkpoints_option, memory_budget_option, prox_option
-from ._base import SOLVERS, step_size_option, steps_option, unroll_option
+from ._adjoint_base import (
+    AbstractAdjointMethod,
+    checkpoints_option,
+    memory_budget_option,
+    prox_option,
+    zeros_or_none,
+)
+from ._base import ALL_FIELDS, SOLVERS, step_size_option, steps_option, unroll_option
 
 
 @final
@@ -40,6 +45,19 @@ class AdjointMAML(AbstractAdjointMethod):
         \nabla_\theta J \approx a(0) + \lambda q - \lambda (u_K - \theta).
 
     Only Hessian-vector products are used; no graph spans the steps.
+
+    Meta-parameters inside the flow (:class:`amaml.MetaParams`): with rates :math:`r` the
+    field is :math:`f = -r \odot \nabla_u L_\mathrm{in}(u; \phi)`, the adjoint
+    :math:`a' = (H + \lambda I)(r \odot a)`, and the same sweep integrates
+
+    .. math::
+        \frac{dJ}{dr} = -\int_0^T a \odot \nabla_u L_\mathrm{in}(u)\,dt, \qquad
+        \frac{dJ}{d\phi} = \frac{\partial J}{\partial \phi}
+            - \int_0^T \Big(\frac{\partial \nabla_u L}{\partial \phi}\Big)^{\!\top} (r \odot a)\,dt,
+
+    while :math:`dJ/dT = a(T) \cdot f(u(T))` needs no sweep at all (for an autonomous flow
+    :math:`a \cdot f` is constant in time). All are :math:`O(h^p)` approximations, like the
+    initialisation's gradient.
 
     Accuracy: this is optimise-then-discretise. It approximates the gradient of the
     *continuous* objective to :math:`O(h^p)`, :math:`p` the smaller order of the two
@@ -83,6 +101,7 @@ class AdjointMAML(AbstractAdjointMethod):
     checkpoints: Checkpoints = checkpoints_option()
     memory_budget: int = memory_budget_option()
     unroll: int | None = unroll_option()
+    learnable: ClassVar[frozenset[str]] = ALL_FIELDS
 
     def __post_init__(self) -> None:
         self._check_adjoint()
@@ -92,21 +111,31 @@ class AdjointMAML(AbstractAdjointMethod):
     def keeps_vector_field(self) -> bool:
         return self.backward.needs_dense_output
 
-    def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
-        h = self.step_size
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+        h = self.inner_step(meta)
+        rates = meta.rates is not None
 
         def init_carry(adjoint, explicit):
-            return (adjoint, jnp.zeros_like(adjoint)), explicit
+            # z = (a, q = int a dt, dJ/dr, dJ/dc_in); the last two only when learned.
+            return (
+                adjoint,
+                jnp.zeros_like(adjoint),
+                zeros_or_none(meta.rates),
+                zeros_or_none(meta.context_in),
+            ), explicit
 
         def backward_step(flow: GradientFlow, carry, left: Node, right: Node):
-            # Reversed time s = T - t: dz/ds = (-(H + lambda I) a, a) for z = (a, q).
+            # Reversed time s = T - t: dz/ds = (-(H + lambda I)(r a), a, -a grad L_in, -M^T (r a)).
             # A stage at fraction c of the reversed step sits at t_{j+1} - c h, which is
             # fraction 1 - c of the forward step [t_j, t_{j+1}].
             def field(c, z):
                 u = hermite(left, right, h, 1.0 - c)
-                return (-flow.hvp(u, z[0]), z[0])
+                adjoint, parts = flow.field_vjp(u, z[0], rates)
+                return (adjoint, parts.centre, parts.rates, parts.context)
 
             return self.backward.step(field, carry[0], h)[0], carry[1]
 
-        value, ((a0, q0), explicit) = self.sweep(loss, theta, task, init_carry, backward_step)
-        return value, a0 + explicit + self.prox * q0
+        end, ((a0, q0, rates_grad, context_grad), explicit) = self.sweep(loss, meta, task, init_carry, backward_step)
+        centre = q0 if meta.rates is None else meta.rates * q0
+        grads = FlatMeta(a0 + explicit + self.prox * centre, rates_grad, end.slope, context_grad, end.context)
+        return end.value, grads

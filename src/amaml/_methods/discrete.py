@@ -6,17 +6,24 @@ import dataclasses
 import warnings
 from typing import ClassVar, final
 
-from jaxtyping import Array, Float
+import jax.numpy as jnp
 
 from .. import _validate
 from .._checkpoints import Checkpoints
 from .._fields import option
-from .._flow import FlatLoss, GradientFlow
+from .._flow import FlatLoss, FlatMeta, GradientFlow
 from .._solvers import AbstractSolver, Euler
 from .._sweep import Node
 from .._task import Task
-from ._adjoint_base import AbstractAdjointMethod, checkpoints_option, memory_budget_option, prox_option
-from ._base import SOLVERS, step_size_option, steps_option, unroll_option
+from ._adjoint_base import (
+    AbstractAdjointMethod,
+    add_or_none,
+    checkpoints_option,
+    memory_budget_option,
+    prox_option,
+    zeros_or_none,
+)
+from ._base import ALL_FIELDS, SOLVERS, step_size_option, steps_option, unroll_option
 
 
 @final
@@ -36,6 +43,15 @@ class DiscreteAdjoint(AbstractAdjointMethod):
     With ``forward=Euler()`` and ``prox=0`` the forward pass is ``K`` steps of gradient
     descent and this *is* second-order MAML's gradient, computed without a graph across
     steps: memory is that of the stored (or checkpointed) states only.
+
+    Meta-parameters inside the flow (:class:`amaml.MetaParams`): the stage cotangent
+    :math:`\kappa_i` is the cotangent of the stage value :math:`k_i = f(Y_i)`, so the same
+    sweep sums the exact cotangents of every parameter of the field over steps and stages:
+    :math:`\bar r = -\sum \kappa_i \odot \nabla_u L_\mathrm{in}(Y_i)`,
+    :math:`\bar\phi = -\sum (\partial\nabla_u L/\partial\phi)^\top (r \odot \kappa_i)`
+    (plus the meta-loss's explicit part), and, since a step depends on :math:`h` and
+    :math:`r` only through :math:`h r`, :math:`dJ/dT = (r \cdot \bar r) / T` with
+    :math:`h = T/K`. All exact: with ``Euler()`` these are MAML's gradients of every field.
 
     Args:
         steps: number of inner steps ``K``.
@@ -64,6 +80,7 @@ class DiscreteAdjoint(AbstractAdjointMethod):
     memory_budget: int = memory_budget_option()
     unroll: int | None = unroll_option()
     solver: dataclasses.InitVar[AbstractSolver | None] = dataclasses.field(default=None, kw_only=True)
+    learnable: ClassVar[frozenset[str]] = ALL_FIELDS
     keeps_vector_field: ClassVar[bool] = False  # stage states are recomputed from u_j; no dense output
 
     def __post_init__(self, solver: AbstractSolver | None) -> None:
@@ -80,19 +97,29 @@ class DiscreteAdjoint(AbstractAdjointMethod):
             object.__setattr__(self, "forward", solver)
         self._check_adjoint()
 
-    def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
-        h = self.step_size
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+        h = self.inner_step(meta)
+        # dJ/dT comes from the rates' cotangent (h and r enter only as h r), so a learned
+        # horizon needs it too.
+        rates = meta.rates is not None or meta.horizon is not None
 
         def init_carry(adjoint, explicit):
-            return adjoint, explicit
+            return adjoint, explicit, jnp.zeros_like(adjoint) if rates else None, zeros_or_none(meta.context_in)
 
         def backward_step(flow: GradientFlow, carry, left: Node, right: Node):
-            adjoint, explicit = carry
-            adjoint, kappa_sum = self.forward.step_transpose(
-                flow.stage_field, flow.jacobian_transpose, left.u, adjoint, h
+            adjoint, explicit, rates_sum, context_sum = carry
+            adjoint, parts = self.forward.step_vjp(
+                flow.stage_field, lambda stage, kappa: flow.field_vjp(stage, kappa, rates), left.u, adjoint, h
             )
-            # The field depends on theta through +lambda (u - theta): d f / d theta = lambda I.
-            return adjoint, explicit + self.prox * kappa_sum
+            # The field depends on theta through +lambda r (u - theta): d f / d theta = lambda r.
+            centre = parts.centre if meta.rates is None else meta.rates * parts.centre
+            rates_sum = add_or_none(rates_sum, parts.rates)
+            return adjoint, explicit + self.prox * centre, rates_sum, add_or_none(context_sum, parts.context)
 
-        value, (a0, explicit) = self.sweep(loss, theta, task, init_carry, backward_step)
-        return value, a0 + explicit
+        end, (a0, explicit, rates_sum, context_sum) = self.sweep(loss, meta, task, init_carry, backward_step)
+        horizon_grad = None
+        if meta.horizon is not None:
+            scaled = rates_sum if meta.rates is None else meta.rates * rates_sum
+            horizon_grad = jnp.sum(scaled) / meta.horizon
+        rates_grad = rates_sum if meta.rates is not None else None
+        return end.value, FlatMeta(a0 + explicit, rates_grad, horizon_grad, context_sum, end.context)

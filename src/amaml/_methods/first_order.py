@@ -6,12 +6,12 @@ import dataclasses
 from typing import ClassVar, final
 
 import jax
-from jaxtyping import Array, Float
+import jax.numpy as jnp
 
-from .._flow import FlatLoss
+from .._flow import FlatLoss, FlatMeta, meta_objective
 from .._solvers import AbstractSolver, Euler
 from .._task import Task
-from ._base import AbstractMetaMethod, step_size_option, steps_option, unroll_option
+from ._base import ALL_FIELDS, AbstractMetaMethod, step_size_option, steps_option, unroll_option
 
 
 @final
@@ -22,6 +22,14 @@ class FOMAML(AbstractMetaMethod):
     Same inner loop and meta-loss as :class:`MAML`; the Jacobian
     :math:`\partial u_K / \partial\theta` is replaced by the identity, so the direction is
     biased by :math:`O(h K \lVert H\rVert)`. Cost: one gradient per inner step.
+
+    Meta-parameters (:class:`amaml.MetaParams`), first-order meaning: every
+    :math:`\partial u_{j+1}/\partial u_j` is the identity and no second derivative is
+    taken. So with :math:`a = \nabla L_\mathrm{val}(u_K)` and :math:`u_K - \theta =
+    -h\sum_j r \odot \nabla L(u_j)`: :math:`dJ/dr \approx a \odot (u_K - \theta) / r`,
+    :math:`dJ/dT \approx a \cdot (u_K - \theta) / T`, and the shared parameters get only
+    the explicit part :math:`\partial L_\mathrm{val}(u_K; \phi)/\partial\phi` (their
+    effect through the inner loop is a second derivative).
 
     Args:
         steps: number of inner SGD steps ``K``.
@@ -35,13 +43,29 @@ class FOMAML(AbstractMetaMethod):
     inner_solver: ClassVar[AbstractSolver] = Euler()
     inner_prox: ClassVar[float] = 0.0
     meta_prox: ClassVar[float] = 0.0
+    learnable: ClassVar[frozenset[str]] = ALL_FIELDS
 
     def __post_init__(self) -> None:
         self._check_common()
 
-    def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
-        u_final = self.adapt(loss, theta, task.support_x, task.support_y)
-        return jax.value_and_grad(loss)(u_final, task.query_x, task.query_y)
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+        u_final = self.adapt(loss, meta, task.support_x, task.support_y)
+        value, adjoint, context = query_gradient(loss, meta, task, u_final)
+        moved = u_final - meta.theta
+        rates = None if meta.rates is None else adjoint * moved / meta.rates
+        horizon = None if meta.horizon is None else jnp.vdot(adjoint, moved) / meta.horizon
+        no_inner = None if meta.context_in is None else jax.tree_util.tree_map(jnp.zeros_like, meta.context_in)
+        return value, FlatMeta(adjoint, rates, horizon, no_inner, context)
+
+
+def query_gradient(loss: FlatLoss, meta: FlatMeta, task: Task, u_final):
+    """The query loss at ``u_final``, its gradient there and its explicit context gradient (or ``None``)."""
+    objective = meta_objective(loss, task.query_x, task.query_y, 0.0)
+    if meta.context_out is None:
+        value, adjoint = jax.value_and_grad(objective)(u_final, meta.theta)
+        return value, adjoint, None
+    value, (adjoint, context) = jax.value_and_grad(objective, argnums=(0, 2))(u_final, meta.theta, meta.context_out)
+    return value, adjoint, context
 
 
 @final
@@ -61,6 +85,11 @@ class Reptile(AbstractMetaMethod):
     not the gradient of any meta-loss; the value returned beside it is
     :math:`L_\mathrm{val}(u_K)` for monitoring.
 
+    Meta-parameters (:class:`amaml.MetaParams`): shared parameters, which the inner loop
+    does not move, get the query-loss gradient :math:`\partial L_\mathrm{val}(u_K;
+    \phi)/\partial\phi` (first-order ANIL's); rates and a horizon have no Reptile
+    direction (it is not the gradient of a meta-loss), and asking for them is an error.
+
     Args:
         steps: number of inner SGD steps ``K``.
         step_size: the inner learning rate ``h``.
@@ -73,11 +102,17 @@ class Reptile(AbstractMetaMethod):
     inner_solver: ClassVar[AbstractSolver] = Euler()
     inner_prox: ClassVar[float] = 0.0
     meta_prox: ClassVar[float] = 0.0
+    learnable: ClassVar[frozenset[str]] = frozenset({"shared"})
 
     def __post_init__(self) -> None:
         self._check_common()
 
-    def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
-        u_final = self.adapt(loss, theta, task.support_x, task.support_y)
-        value = loss(u_final, task.query_x, task.query_y)
-        return value, (theta - u_final) / self.horizon
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+        u_final = self.adapt(loss, meta, task.support_x, task.support_y)
+        if meta.context_out is None:
+            value, context = loss(u_final, task.query_x, task.query_y), None
+        else:
+            value, _, context = query_gradient(loss, meta, task, u_final)
+        no_inner = None if meta.context_in is None else jax.tree_util.tree_map(jnp.zeros_like, meta.context_in)
+        direction = (meta.theta - u_final) / (self.steps * self.inner_step(meta))
+        return value, FlatMeta(direction, context_in=no_inner, context_out=context)

@@ -12,10 +12,11 @@ from jaxtyping import Array, Float
 
 from .. import _validate
 from .._fields import option
-from .._flow import FlatLoss
+from .._flow import FlatLoss, FlatMeta
 from .._solvers import AbstractSolver, Euler
 from .._task import Task
 from ._base import AbstractMetaMethod, step_size_option, steps_option, unroll_option
+from .first_order import query_gradient
 
 
 def conjugate_gradient(
@@ -61,6 +62,12 @@ class IMAML(AbstractMetaMethod):
     Accuracy: exact when the inner problem is solved to convergence and
     ``cg_steps >= P`` (in exact arithmetic); otherwise biased by both truncations.
 
+    Meta-parameters (:class:`amaml.MetaParams`): shared parameters :math:`\phi` get the
+    implicit gradient :math:`\partial L_\mathrm{val}/\partial\phi - M^\top v/\lambda` with
+    :math:`M = \partial\nabla_u L/\partial\phi` at :math:`u_K` and :math:`v` the
+    initialisation's gradient above. Rates and a horizon do not move the minimiser, so
+    their implicit gradient is zero by construction: asking for them is an error.
+
     Args:
         steps, step_size: the inner gradient descent.
         prox: (keyword-only) :math:`\lambda > 0` (default 1, as in the paper's experiments).
@@ -75,6 +82,7 @@ class IMAML(AbstractMetaMethod):
     unroll: int | None = unroll_option()
     inner_solver: ClassVar[AbstractSolver] = Euler()
     meta_prox: ClassVar[float] = 0.0  # the proximal term is in the inner loss only
+    learnable: ClassVar[frozenset[str]] = frozenset({"shared"})
 
     def __post_init__(self) -> None:
         self._check_common()
@@ -86,10 +94,12 @@ class IMAML(AbstractMetaMethod):
         """The inner objective's proximal weight, ``prox``."""
         return self.prox
 
-    def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
-        flow = self.flow(loss, theta, task.support_x, task.support_y)
-        u_final = self.adapt(loss, theta, task.support_x, task.support_y)
-        value, outer = jax.value_and_grad(loss)(u_final, task.query_x, task.query_y)
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+        flow = self.flow(loss, meta, task.support_x, task.support_y)
+        u_final = self.adapt(loss, meta, task.support_x, task.support_y)
+        value, outer, context_out = query_gradient(loss, meta, task, u_final)
         # (I + H / lambda) v: flow.hvp includes +lambda v, so divide (H + lambda I) v by lambda.
         grad = conjugate_gradient(lambda v: flow.hvp(u_final, v) / self.prox, outer, self.cg_steps)
-        return value, grad
+        # du*/dphi = -(H + lambda I)^{-1} M, and (H + lambda I)^{-1} outer = grad / lambda.
+        context_in = None if meta.context_in is None else flow.field_vjp(u_final, grad / self.prox, False)[1].context
+        return value, FlatMeta(grad, context_in=context_in, context_out=context_out)

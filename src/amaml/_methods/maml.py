@@ -6,12 +6,11 @@ import dataclasses
 from typing import ClassVar, final
 
 import jax
-from jaxtyping import Array, Float
 
-from .._flow import FlatLoss
+from .._flow import FlatLoss, FlatMeta
 from .._solvers import AbstractSolver, Euler
 from .._task import Task
-from ._base import AbstractMetaMethod, step_size_option, steps_option, unroll_option
+from ._base import ALL_FIELDS, AbstractMetaMethod, step_size_option, steps_option, unroll_option
 
 
 @final
@@ -26,6 +25,10 @@ class MAML(AbstractMetaMethod):
     way to run long loops (:class:`DiscreteAdjoint` gives the same gradient at flat memory).
     MAML-1 is ``MAML(steps=1, step_size=...)``.
 
+    With :class:`amaml.MetaParams` the loop is :math:`u_{j+1} = u_j - (T/K)\, r \odot
+    \nabla_u L(u_j; \phi)` and autodiff differentiates every field (ANIL, Meta-SGD, a
+    learned horizon), exactly and with the same linear memory.
+
     Args:
         steps: number of inner SGD steps ``K``.
         step_size: the inner learning rate ``h``.
@@ -38,9 +41,10 @@ class MAML(AbstractMetaMethod):
     inner_solver: ClassVar[AbstractSolver] = Euler()
     inner_prox: ClassVar[float] = 0.0
     meta_prox: ClassVar[float] = 0.0
+    learnable: ClassVar[frozenset[str]] = ALL_FIELDS
 
     def __post_init__(self) -> None:
         self._check_common()
 
-    def value_and_grad(self, loss: FlatLoss, theta: Float[Array, " P"], task: Task):
-        return jax.value_and_grad(self.value, argnums=1)(loss, theta, task)
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+        return jax.value_and_grad(self.value, argnums=1)(loss, meta, task)

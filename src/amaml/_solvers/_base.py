@@ -117,6 +117,27 @@ class AbstractSolver(abc.ABC):
             ``(cotangent of y, sum_i kappa_i)``; the second term is what a parameter that
             enters the vector field additively (e.g. a proximal centre) needs.
         """
+        return self.step_vjp(field, lambda stage, kappa: (jacobian_transpose(stage, kappa), kappa), y, cotangent, h)
+
+    def step_vjp(
+        self,
+        field: StageField,
+        field_vjp: Callable[[State, State], tuple[State, Any]],
+        y: State,
+        cotangent: State,
+        h: float,
+    ) -> tuple[State, Any]:
+        r"""The VJP of :meth:`step` with respect to ``y`` *and* the field's parameters.
+
+        As :meth:`step_transpose`, with ``field_vjp(Y, kappa) -> (J(Y)^T kappa, p_bar)``
+        also returning the cotangent :math:`\bar p = (\partial f/\partial p)^\top\kappa` of
+        the field's parameters :math:`p` at each stage; since :math:`\kappa_i` is the
+        cotangent of the stage value :math:`k_i = f(Y_i; p)`, the step's parameter cotangent
+        is :math:`\sum_i \bar p_i` (exact, no approximation).
+
+        Returns:
+            ``(cotangent of y, sum_i p_bar_i)``.
+        """
         stages: list[State] = []
         ks: list[State] = []
         for i, (ci, ai) in enumerate(zip(self.c, self.a)):
@@ -126,16 +147,15 @@ class AbstractSolver(abc.ABC):
                 ks.append(field(ci, stage))
         s = self.num_stages
         stage_cotangents: list[State] = [None] * s
-        kappas: list[State] = [None] * s
+        parameter_cotangents: list[Any] = [None] * s
         for i in reversed(range(s)):
             later = [self.a[m][i] for m in range(i + 1, s)]
             kappa = jax.tree_util.tree_map(lambda v: 0.0 * v, cotangent)
             kappa = _combine(kappa, h, (self.b[i], *later), (cotangent, *stage_cotangents[i + 1 :]))
-            kappas[i] = kappa
-            stage_cotangents[i] = jacobian_transpose(stages[i], kappa)
+            stage_cotangents[i], parameter_cotangents[i] = field_vjp(stages[i], kappa)
         y_cotangent = _combine(cotangent, 1.0, (1.0,) * s, stage_cotangents)
-        kappa_sum = _combine(kappas[0], 1.0, (1.0,) * (s - 1), kappas[1:])
-        return y_cotangent, kappa_sum
+        parameter_sum = _combine(parameter_cotangents[0], 1.0, (1.0,) * (s - 1), parameter_cotangents[1:])
+        return y_cotangent, parameter_sum
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

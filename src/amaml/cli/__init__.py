@@ -8,6 +8,7 @@ Commands::
     amaml eval RUN_DIR [--modes adam,inner] [--adapt-steps 1000] [--every 10] [--out FILE] [--overwrite]
     amaml reproduce synthetic --budget {quick,standard,paper} [--out DIR]
     amaml reproduce cf --dataset movielens-100k [--budget standard] [--features onehot] [--out DIR]
+    amaml reproduce inner-loop --budget {quick,standard} [--out DIR]
     amaml data fetch {movielens-100k,movielens-1m,jester-1} [--dir DIR]
     amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch] [--out DIR]
     amaml scaling [--devices 1,2,4,8] [--batch 16] [--method A-MAML] [--steps 100] [--out DIR]
@@ -69,8 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_commands.cmd_eval)
 
     p = sub.add_parser("reproduce", help="run one of the paper's experiments and write a report")
-    p.add_argument("experiment", help="synthetic or cf")
-    p.add_argument("--budget", help="synthetic: quick (default), standard or paper; cf: quick or standard (default)")
+    p.add_argument("experiment", help="synthetic, cf or inner-loop")
+    p.add_argument(
+        "--budget",
+        help="synthetic: quick (default), standard or paper; cf: quick or standard (default); "
+        "inner-loop: quick (default) or standard",
+    )
     p.add_argument("--dataset", help="cf: movielens-100k, movielens-1m or jester-1")
     p.add_argument("--data-dir", help="cf: the directory holding the dataset's file (default data/DATASET)")
     p.add_argument("--features", default="onehot", help="cf: onehot (default) or svd")

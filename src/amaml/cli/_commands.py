@@ -110,7 +110,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .._registry import Registry
 
-    experiments = Registry("experiment", {"synthetic": _reproduce_synthetic, "cf": _reproduce_cf})
+    experiments = Registry(
+        "experiment", {"synthetic": _reproduce_synthetic, "cf": _reproduce_cf, "inner-loop": _reproduce_inner}
+    )
     return experiments.lookup(args.experiment)(args)
 
 
@@ -127,6 +129,20 @@ def _reproduce_synthetic(args: argparse.Namespace) -> int:
     path = write_synthetic_report(results, budget, out, args.command_line, commit)
     print(path.read_text())
     print(f"wrote {path} and the panel figures in {out}")
+    return 0
+
+
+def _reproduce_inner(args: argparse.Namespace) -> int:
+    _enable_x64_if_needed("float64")
+    from ..experiments import INNER_BUDGETS, git_commit, reproduce_inner, write_inner_report
+
+    budget = INNER_BUDGETS.lookup(args.budget or "quick")
+    commit = git_commit()
+    out = Path(args.out or f"results/inner-loop/{budget.name}")
+    results = reproduce_inner(budget, out, progress=RunProgress(args.quiet, leave=False))
+    path = write_inner_report(results, budget, out, args.command_line, commit)
+    print(path.read_text())
+    print(f"wrote {path} and {out / 'curves.png'}")
     return 0
 
 
@@ -242,7 +258,7 @@ def cmd_scaling(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from .. import train
     from ..data import DATASETS
-    from ..experiments import BUDGETS, CF_BUDGETS, WORKLOADS
+    from ..experiments import BUDGETS, CF_BUDGETS, INNER_BUDGETS, WORKLOADS
     from ..experiments._bench import BENCH_METHOD_NAMES
     from ..train._config import SECTIONS
 
@@ -260,6 +276,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{title + ':':17}{', '.join(registry)}")
     print(f"{'budgets:':17}" + ", ".join(f"{k} ({b.description})" for k, b in BUDGETS.items()))
     print(f"{'cf budgets:':17}" + ", ".join(f"{k} ({b.description})" for k, b in CF_BUDGETS.items()))
+    print(f"{'inner-loop:':17}" + ", ".join(f"{k} ({b.description})" for k, b in INNER_BUDGETS.items()))
     print(f"{'bench workloads:':17}{', '.join(WORKLOADS)}; methods: {', '.join(BENCH_METHOD_NAMES)}")
     print(f"{'config sections:':17}" + ", ".join(s.name for s in SECTIONS) + " (keys: `amaml config show`)")
     return 0

@@ -4,6 +4,8 @@
   meta-regression panels (budgets :data:`BUDGETS`);
 - :func:`reproduce_cf` + :func:`write_cf_report`: meta collaborative filtering on a rating
   dataset (budgets :data:`CF_BUDGETS`);
+- :func:`reproduce_inner` + :func:`write_inner_report`: what to meta-learn about the inner
+  loop (rates, a horizon, a shared body) at equal budgets (budgets :data:`INNER_BUDGETS`);
 - :func:`run_bench` + :func:`write_bench_report`: time and memory per meta-update against
   the number of inner steps, one fresh process per point (workloads :data:`WORKLOADS`);
 - :func:`run_scaling` + :func:`write_scaling_report`: meta-updates per second against devices.
@@ -21,6 +23,11 @@ from ._cf import CF_BUDGETS as CF_BUDGETS
 from ._cf import CFBudget as CFBudget
 from ._cf import reproduce_cf as reproduce_cf
 from ._cf_report import write_cf_report as write_cf_report
+from ._inner import INNER_BUDGETS as INNER_BUDGETS
+from ._inner import VARIANTS as INNER_VARIANTS
+from ._inner import InnerBudget as InnerBudget
+from ._inner import reproduce_inner as reproduce_inner
+from ._inner_report import write_inner_report as write_inner_report
 from ._report import git_commit as git_commit
 from ._report import header as header
 from ._scaling import run_scaling as run_scaling
@@ -34,6 +41,9 @@ from ._synthetic_report import write_report as write_synthetic_report
 __all__ = [
     "BUDGETS",
     "CF_BUDGETS",
+    "INNER_BUDGETS",
+    "INNER_VARIANTS",
+    "InnerBudget",
     "METHODS",
     "WORKLOADS",
     "Budget",
@@ -43,11 +53,13 @@ __all__ = [
     "git_commit",
     "header",
     "reproduce_cf",
+    "reproduce_inner",
     "reproduce_synthetic",
     "run_bench",
     "run_scaling",
     "write_bench_report",
     "write_cf_report",
+    "write_inner_report",
     "write_scaling_report",
     "write_synthetic_report",
 ]

@@ -89,6 +89,18 @@ class RunConfig:
             ValueError: naming the keys involved.
         """
         self.tasks.check(self.meta.batch)
+        missing = sorted(self.meta.learned_fields - self.method.learnable)
+        if missing:
+            keys = {
+                "shared": "meta.adapt=head",
+                "rates": f"meta.rates={self.meta.rates}",
+                "horizon": "meta.horizon=learned",
+            }
+            raise ValueError(
+                f"{', '.join(keys[m] for m in missing)} needs a method that learns it; {type(self.method).__name__} "
+                f"learns only {', '.join(sorted(self.method.learnable)) or 'the initialisation'} "
+                f"(use method.name=amaml, discrete-adjoint, maml or fomaml)."
+            )
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The configuration as JSON-ready nested dicts (``from_dict`` reads them back)."""

@@ -93,14 +93,13 @@ def evaluate_run(
     tasks = parts.dataset.test_tasks(config.tasks.shots)
     tuners = {"adam": AdamFineTuning(adam_lr), "inner": InnerLoopFineTuning(parts.method)}
     result = {"meta_step": trained.step, "shots": config.tasks.shots, "n_test": int(tasks.query_x.shape[0])}
+    predict = parts.predictor(trained.params)
     for mode in modes:
-        curve = np.asarray(
-            nrmse_curve(tuners[mode], parts.loss_fn, parts.model.apply, trained.params, tasks, adapt_steps, every)
-        )
+        curve = np.asarray(nrmse_curve(tuners[mode], parts.loss_fn, predict, trained.params, tasks, adapt_steps, every))
         result[mode] = summarise(curve, every)
     if "inner" in modes:
         k = parts.method.steps
-        at_k = np.asarray(nrmse_curve(tuners["inner"], parts.loss_fn, parts.model.apply, trained.params, tasks, k, k))
+        at_k = np.asarray(nrmse_curve(tuners["inner"], parts.loss_fn, predict, trained.params, tasks, k, k))
         result["inner"]["at_horizon"] = {"steps": k, "mean": float(at_k[-1].mean()), "std": float(at_k[-1].std())}
     atomic_write_text(path, json.dumps(result, indent=1) + "\n")
     return result

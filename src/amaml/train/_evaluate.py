@@ -13,9 +13,9 @@ import optax
 from jaxtyping import Array, Float, PyTree
 
 from .. import _validate
-from .._flow import FlatLoss
+from .._flow import FlatLoss, FlatMeta
+from .._meta import MetaParams, prepare
 from .._methods import AbstractMetaMethod
-from .._params import flat_loss, flatten
 from .._task import Task
 
 ApplyFn = Callable[[PyTree, Array], Array]
@@ -25,8 +25,9 @@ class AbstractFineTuning(abc.ABC):
     """How a model is fine-tuned on a test task's support set, one step at a time."""
 
     @abc.abstractmethod
-    def init(self, theta: Float[Array, " P"]) -> Any:
-        """The fine-tuning state at the meta-learned initialisation ``theta``."""
+    def init(self, meta: FlatMeta) -> Any:
+        """The fine-tuning state at the meta-learned initialisation ``meta.theta`` (with its
+        learned rates and horizon, for the methods' own inner loop)."""
 
     @abc.abstractmethod
     def step(self, state: Any, loss: FlatLoss, x: Array, y: Array) -> Any:
@@ -47,8 +48,8 @@ class AdamFineTuning(AbstractFineTuning):
     def __post_init__(self) -> None:
         _validate.positive_float("learning_rate", self.learning_rate)
 
-    def init(self, theta):
-        return theta, optax.adam(self.learning_rate).init(theta)
+    def init(self, meta):
+        return meta.theta, optax.adam(self.learning_rate).init(meta.theta)
 
     def step(self, state, loss, x, y):
         u, opt_state = state
@@ -65,18 +66,19 @@ class AdamFineTuning(AbstractFineTuning):
 @final
 @dataclasses.dataclass(frozen=True)
 class InnerLoopFineTuning(AbstractFineTuning):
-    """The method's own inner dynamics: its solver, step size and proximal term, continued
-    for as many steps as asked (the proximal centre stays at the initialisation)."""
+    """The method's own inner dynamics: its solver, step size and proximal term (and the
+    learned rates and horizon's step, if any), continued for as many steps as asked (the
+    proximal centre stays at the initialisation)."""
 
     method: AbstractMetaMethod
 
-    def init(self, theta):
-        return theta, theta
+    def init(self, meta):
+        return meta.theta, meta
 
     def step(self, state, loss, x, y):
-        u, theta = state
-        flow = self.method.flow(loss, theta, x, y)
-        return self.method.inner_solver.step(flow.stage_field, u, self.method.step_size)[0], theta
+        u, meta = state
+        flow = self.method.flow(loss, meta, x, y)
+        return self.method.inner_solver.step(flow.stage_field, u, self.method.inner_step(meta))[0], meta
 
     def params(self, state):
         return state[0]
@@ -84,9 +86,9 @@ class InnerLoopFineTuning(AbstractFineTuning):
 
 def nrmse_curve(
     fine_tuning: AbstractFineTuning,
-    loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
+    loss_fn: Callable[..., Float[Array, ""]],
     apply_fn: ApplyFn,
-    params: PyTree,
+    params: PyTree | MetaParams,
     tasks: Task,
     steps: int,
     every: int = 10,
@@ -98,16 +100,29 @@ def nrmse_curve(
     RMSE in units of the training functions' target standard deviation. Fine-tuning uses
     the support set only; tasks are vectorised with ``vmap``.
 
+    With a :class:`amaml.MetaParams` the head (``init``) is fine-tuned with the shared
+    parameters fixed, and ``apply_fn(adapted_init, x)`` must predict with both.
+
     Returns:
         Array of shape ``(steps // every + 1, n_tasks)``.
     """
     _validate.positive_int("every", every)
     if steps % every:
         raise ValueError(f"`steps` ({steps}) must be a multiple of `every` ({every}).")
-    theta, unravel = flatten(params)
-    loss = flat_loss(loss_fn, unravel)
+    problem, meta_params, _ = prepare(loss_fn, params)
+    unravel = problem.unravel
 
     def one_task(task: Task):
+        context_loss, meta, _ = problem.view(meta_params, task.support_x, None)
+        loss, context = context_loss, meta.context_in
+        if context is not None:  # the shared parameters (or support features) stay fixed
+            meta = meta._replace(context_in=None)
+
+            def loss(u, x, y):
+                return context_loss(u, context, x, y)
+
+        theta = meta.theta
+
         def nrmse(u):
             prediction = apply_fn(unravel(u), task.query_x)
             return jnp.sqrt(jnp.mean((prediction - task.query_y) ** 2))
@@ -118,7 +133,7 @@ def nrmse_curve(
             )
             return state, nrmse(fine_tuning.params(state))
 
-        state = fine_tuning.init(theta)
+        state = fine_tuning.init(meta)
         _, later = jax.lax.scan(record, state, None, length=steps // every)
         return jnp.concatenate([nrmse(theta)[None], later])
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import optax
 from jaxtyping import PRNGKeyArray
 
+from .._meta import FeatureLoss, MetaParams
 from .._methods import AbstractMetaMethod
 from ..losses import LossFn
 from ..models import AbstractModel
@@ -28,9 +31,11 @@ class RunParts(NamedTuple):
         dataset: the meta-dataset (training tasks and held-out test tasks).
         method: the meta-gradient method.
         model: the task model; ``model.apply`` is what ``loss_fn`` wraps.
-        loss_fn: ``loss_fn(params, x, y)``, the task loss.
+        loss_fn: ``loss_fn(params, x, y)``, the task loss (an :class:`amaml.FeatureLoss` of
+            the model's body and head with ``meta.adapt=head``).
         optimizer: the optax meta-optimiser.
-        init_params: the initial meta-parameters.
+        init_params: the initial meta-parameters: the model's parameters, or an
+            :class:`amaml.MetaParams` when the run learns shared parameters, rates or a horizon.
         train_key: the key every meta-batch is folded from (``fold_in(train_key, step)``).
     """
 
@@ -38,7 +43,7 @@ class RunParts(NamedTuple):
     dataset: AbstractMetaDataset
     method: AbstractMetaMethod
     model: AbstractModel
-    loss_fn: LossFn
+    loss_fn: LossFn | FeatureLoss
     optimizer: optax.GradientTransformation
     init_params: Any
     train_key: PRNGKeyArray
@@ -46,6 +51,19 @@ class RunParts(NamedTuple):
     def initial_state(self) -> tuple[Any, optax.OptState]:
         """``(params, optimiser state)`` before the first meta-update."""
         return self.init_params, self.optimizer.init(self.init_params)
+
+    def model_params(self, params: Any) -> Any:
+        """The model's full parameters (what ``model.apply`` takes) from the meta-parameters."""
+        if not isinstance(params, MetaParams):
+            return params
+        return params.init if params.shared is None else self.model.join(params.shared, params.init)
+
+    def predictor(self, params: Any) -> Callable[[Any, Any], Any]:
+        """``predict(adapted, x)``: the model's predictions with ``adapted`` in place of the
+        initialisation (``params.init``) and everything else of ``params`` as meta-learned."""
+        if not isinstance(params, MetaParams):
+            return self.model.apply
+        return lambda adapted, x: self.model.apply(self.model_params(params._replace(init=adapted)), x)
 
 
 def build_parts(config: RunConfig) -> RunParts:
@@ -60,17 +78,37 @@ def build_parts(config: RunConfig) -> RunParts:
     dtype = config.run.jnp_dtype
     k_data, k_init, train_key = jax.random.split(jax.random.key(config.run.seed), 3)
     dataset = config.tasks.build(k_data, dtype)
-    init_params = config.model.init(k_init, config.tasks.input_dim, 1, dtype)
+    model_params = config.model.init(k_init, config.tasks.input_dim, 1, dtype)
+    init_params, loss_fn = inner_learning(config, model_params, dtype)
     return RunParts(
-        config,
-        dataset,
-        config.method,
-        config.model,
-        config.tasks.loss(config.model.apply),
-        config.optimizer.build(),
-        init_params,
-        train_key,
+        config, dataset, config.method, config.model, loss_fn, config.optimizer.build(), init_params, train_key
     )
+
+
+def inner_learning(config: RunConfig, model_params: Any, dtype) -> tuple[Any, LossFn | FeatureLoss]:
+    """The initial meta-parameters and the loss for the fields ``config.meta`` learns.
+
+    Head-only (``adapt=head``): ``init`` is the model's head, ``shared`` its body, and the
+    loss an :class:`amaml.FeatureLoss` (the body runs once per task). Rates start at 1
+    (the inner step is then the method's ``step_size``), the horizon at ``steps * step_size``.
+    Without learned fields the parameters stay a plain pytree, as in every earlier run.
+    """
+    meta, model = config.meta, config.model
+    loss_fn = config.tasks.loss(model.apply)
+    if not meta.learned_fields:
+        return model_params, loss_fn
+    shared, init = None, model_params
+    if meta.adapt == "head":
+        shared, init = model.split(model_params)
+        loss_fn = FeatureLoss(model.features, config.tasks.loss(model.head_apply))
+    rates = None
+    if meta.rates != "none":
+        shape = (lambda leaf: leaf.shape) if meta.rates == "parameter" else (lambda leaf: ())
+        rates = jax.tree_util.tree_map(lambda leaf: jnp.ones(shape(leaf), dtype), init)
+    horizon = None
+    if meta.horizon == "learned":
+        horizon = jnp.asarray(config.method.steps * config.method.step_size, dtype)
+    return MetaParams(init, shared, rates, horizon), loss_fn
 
 
 def read_config(run_dir: Path) -> RunConfig | None:

@@ -18,6 +18,7 @@ from jax.sharding import Mesh
 from .. import distributed
 from .._divergence import DivergenceKnobs, raise_if_diverged
 from .._io import atomic_write_text
+from .._meta import MetaParams
 from ._checkpoint import RunLock, append_metrics, load_latest_checkpoint, save_checkpoint, truncate_metrics
 from ._config import RunConfig
 from ._evaluate import mean_nrmse
@@ -206,7 +207,8 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
         max_meta_loss=meta.max_meta_loss,
     )
     test_tasks = parts.dataset.test_tasks(config.tasks.shots)
-    init_nrmse = jax.jit(lambda p: mean_nrmse(parts.model.apply, p, test_tasks))
+    init_nrmse = jax.jit(lambda p: mean_nrmse(parts.model.apply, parts.model_params(p), test_tasks))
+    inner = jax.jit(inner_statistics)
 
     done, meta_loss, saved = start, None, start
     with _stop_on_sigint() as stop:
@@ -236,7 +238,7 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
                     )
                 params, opt_state, done = result.params, result.opt_state, step + 1
                 meta_loss = float(result.meta_loss)
-                record = {"step": done, "meta_loss": meta_loss}
+                record = {"step": done, "meta_loss": meta_loss, **{k: float(v) for k, v in inner(params).items()}}
                 if meta.skip_diverged:
                     record["diverged_tasks"] = int(result.diverged.sum())
                 if done % config.run.eval_every == 0 or done == total:
@@ -255,6 +257,19 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
             raise RunInterrupted(run_dir, done, total, _latest(run_dir)) from None
     progress(Progress("done", done, total, meta_loss, time.perf_counter() - began, label))
     return RunResult(config, params, opt_state, done, meta_loss, done - start)
+
+
+def inner_statistics(params: Any) -> dict[str, Any]:
+    """What a run records of its learned inner loop: the horizon, and the rates' mean, min and max."""
+    if not isinstance(params, MetaParams):
+        return {}
+    record = {}
+    if params.horizon is not None:
+        record["horizon"] = params.horizon
+    if params.rates is not None:
+        rates = jnp.concatenate([jnp.ravel(r) for r in jax.tree_util.tree_leaves(params.rates)])
+        record.update(rate_mean=jnp.mean(rates), rate_min=jnp.min(rates), rate_max=jnp.max(rates))
+    return record
 
 
 def _latest(run_dir: Path) -> Path | None:

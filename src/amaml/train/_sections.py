@@ -72,6 +72,15 @@ class MetaTraining:
     max_meta_loss: float | None = option(
         1e10, doc="a task whose meta-loss exceeds this in magnitude counts as diverged (none: only NaN/inf)"
     )
+    adapt: Literal["all", "head"] = option(
+        "all", doc="what the inner loop adapts: all parameters, or the model's head with the body shared (ANIL)"
+    )
+    rates: Literal["none", "parameter", "leaf"] = option(
+        "none", doc="learned inner rates r > 0 (Meta-SGD): none, one per parameter or one per leaf; start at 1"
+    )
+    horizon: Literal["fixed", "learned"] = option(
+        "fixed", doc="the inner horizon T: fixed at method.steps * method.step_size, or learned from there"
+    )
 
     def __post_init__(self) -> None:
         _validate.positive_int("batch", self.batch)
@@ -80,6 +89,17 @@ class MetaTraining:
             _validate.positive_float("max_meta_loss", self.max_meta_loss)
         if self.on_divergence not in ("raise", "skip"):
             raise ValueError(f"`on_divergence` must be 'raise' or 'skip', got {self.on_divergence!r}.")
+        for name, choices in (("adapt", ("all", "head")), ("rates", ("none", "parameter", "leaf"))):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"`{name}` must be one of {', '.join(choices)}, got {getattr(self, name)!r}.")
+        if self.horizon not in ("fixed", "learned"):
+            raise ValueError(f"`horizon` must be 'fixed' or 'learned', got {self.horizon!r}.")
+
+    @property
+    def learned_fields(self) -> frozenset[str]:
+        """The :class:`amaml.MetaParams` fields beyond ``init`` that this run meta-learns."""
+        chosen = {"shared": self.adapt == "head", "rates": self.rates != "none", "horizon": self.horizon == "learned"}
+        return frozenset(name for name, on in chosen.items() if on)
 
     @property
     def skip_diverged(self) -> bool:

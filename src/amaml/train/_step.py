@@ -12,6 +12,7 @@ from jaxtyping import Array, Bool, Float, PyTree
 
 from .._api import per_task_value_and_grad
 from .._divergence import MAX_META_LOSS, task_diverged
+from .._meta import MetaParams, keep_positive
 from .._methods import AbstractMetaMethod
 from .._task import Task
 
@@ -34,7 +35,7 @@ class MetaStep(NamedTuple):
 
 def meta_train_step(
     method: AbstractMetaMethod,
-    loss_fn: Callable[[PyTree, Array, Array], Float[Array, ""]],
+    loss_fn: Callable[..., Float[Array, ""]],
     optimizer: optax.GradientTransformation,
     params: PyTree,
     opt_state: optax.OptState,
@@ -58,6 +59,10 @@ def meta_train_step(
     With ``skip_diverged=True`` the diverged tasks are dropped and the update uses the
     mean over the others (withheld only if every task diverged); count them with
     ``diverged.sum()``.
+
+    A :class:`MetaParams` is updated like any pytree, every field set by its own gradient;
+    afterwards rates and horizon are projected onto ``[eps, inf)`` (``eps`` the dtype's
+    machine epsilon) so that the inner flow keeps descending.
 
     Args:
         method, loss_fn, params, tasks: as for :func:`meta_value_and_grad`.
@@ -87,6 +92,8 @@ def meta_train_step(
     with jax.numpy_dtype_promotion("standard"):
         updates, new_state = optimizer.update(unravel(grad), opt_state, params)
     new_params = optax.apply_updates(params, updates)
+    if isinstance(new_params, MetaParams):
+        new_params = keep_positive(new_params)
 
     def keep_if_withheld(new, old):
         return jax.tree_util.tree_map(lambda a, b: jnp.where(apply, a, b), new, old)
