@@ -121,3 +121,50 @@ def relative_error(a, b):
 def fitted_slope(hs, errors):
     """Least-squares slope of log(error) against log(h)."""
     return float(np.polyfit(np.log(hs), np.log(errors), 1)[0])
+
+
+# ---------------------------------------------------------------- meta-parameters: shared, rates, horizon
+# The inner flow u' = -r * grad_u L(u, shared), u(0) = init, t in [0, T]; rates r broadcast per leaf
+# (a leaf of r is either the parameter's shape or a scalar).
+
+
+def euler_adapted(loss_fn, init, shared, rates, horizon, support_x, support_y, steps):
+    """u_K of ``steps`` Euler steps u <- u - (T/K) r grad_u L(u, shared) on the support set, a plain Python loop.
+
+    ``loss_fn(u, shared, x, y)``; a leaf of ``rates`` is the parameter's shape or a scalar.
+    """
+    step = horizon / steps
+    u = init
+    for _ in range(steps):
+        grad = jax.grad(loss_fn)(u, shared, support_x, support_y)
+        u = jax.tree_util.tree_map(lambda p, r, g: p - step * r * g, u, rates, grad)
+    return u
+
+
+def unrolled_meta_params_loss(loss_fn, init, shared, rates, horizon, task, steps):
+    """Query loss L(u_K, shared) after :func:`euler_adapted`; differentiate it in any of its four inputs."""
+    u = euler_adapted(loss_fn, init, shared, rates, horizon, task.support_x, task.support_y, steps)
+    return loss_fn(u, shared, task.query_x, task.query_y)
+
+
+def shared_linear_loss(head, weights, x, y):
+    """0.5 mean((x W w + b - y)^2): a linear head {"b": (), "w": (m,)} on shared features x @ W (d x m)."""
+    return 0.5 * jnp.mean((x @ weights @ head["w"] + head["b"] - y) ** 2)
+
+
+def shared_linear_flow_objective(init, weights, rates, horizon, task):
+    """L_val(u(T)) with the exact u(T) of u' = -D (A u + g), D = diag(r), u = [b, w] (ravel order).
+
+    A, g from the support loss on the features x @ W; the affine term rides in an augmented matrix
+    z = [u, 1], z' = [[-D A, -D g], [0, 0]] z, so z(T) = expm(T M) z(0) (no inverse).
+    """
+    X = design(task.support_x @ weights)
+    n, p = X.shape
+    A, g = X.T @ X / n, -X.T @ task.support_y / n
+    d = jnp.concatenate([jnp.reshape(rates["b"], (1,)), jnp.broadcast_to(rates["w"], init["w"].shape)])
+    M = jnp.zeros((p + 1, p + 1), X.dtype)
+    M = M.at[:p, :p].set(-d[:, None] * A).at[:p, p].set(-d * g)
+    z0 = jnp.concatenate([jnp.reshape(init["b"], (1,)), init["w"], jnp.ones((1,), X.dtype)])
+    u = (expm(horizon * M) @ z0)[:p]
+    head = {"b": u[0], "w": u[1:]}
+    return shared_linear_loss(head, weights, task.query_x, task.query_y)

@@ -10,10 +10,11 @@ from jaxtyping import Array, Float, PyTree, Shaped
 
 from ._checkpoints import CheckpointPlan
 from ._divergence import MAX_META_LOSS, check_max_meta_loss, raise_if_diverged, task_diverged
-from ._meta import MetaParams, prepare
+from ._meta import MetaParams
 from ._methods import AbstractMetaMethod
 from ._methods._adjoint_base import AbstractAdjointMethod
 from ._params import flatten
+from ._problem import prepare
 from ._task import Task, check_input_dtype, check_set, check_tasks
 from ._validate import instance_of
 

@@ -14,8 +14,9 @@ from jaxtyping import Array, Float, PRNGKeyArray, PyTree
 
 from . import _validate
 from ._api import METHODS
-from ._meta import MetaParams, prepare
+from ._meta import MetaParams
 from ._methods import FOMAML, IMAML, MAML, AbstractMetaMethod, AdjointMAML, DiscreteAdjoint, Reptile
+from ._problem import prepare
 from ._solvers import RK4
 from ._task import Task, check_tasks
 

@@ -27,8 +27,8 @@ from jaxtyping import Array, Bool, Float, PyTree
 
 from . import _validate
 from ._flow import FlatLoss, FlatMeta, GradientFlow
-from ._meta import prepare
 from ._methods import AbstractMetaMethod
+from ._problem import prepare
 from ._scan import time_scan
 from ._task import Task
 

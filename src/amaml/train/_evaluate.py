@@ -14,8 +14,9 @@ from jaxtyping import Array, Float, PyTree
 
 from .. import _validate
 from .._flow import FlatLoss, FlatMeta
-from .._meta import MetaParams, prepare
+from .._meta import MetaParams
 from .._methods import AbstractMetaMethod
+from .._problem import prepare
 from .._task import Task
 
 ApplyFn = Callable[[PyTree, Array], Array]
