@@ -121,28 +121,30 @@ def _reproduce_synthetic(args: argparse.Namespace) -> int:
 
     budget = BUDGETS.lookup(args.budget or "quick")
     _enable_x64_if_needed(budget.dtype)
-    from ..experiments import git_commit, reproduce_synthetic, write_synthetic_report
+    from ..experiments import reproduce_synthetic, write_synthetic_report
 
-    commit = git_commit()  # of the code that runs, not of whatever is checked out at the end
     out = Path(args.out or f"results/synthetic/{budget.name}")
-    results = reproduce_synthetic(budget, out, progress=RunProgress(args.quiet, leave=False))
-    path = write_synthetic_report(results, budget, out, args.command_line, commit)
-    print(path.read_text())
-    print(f"wrote {path} and the panel figures in {out}")
-    return 0
+    return _write_report(args, budget, out, reproduce_synthetic, write_synthetic_report, "the panel figures")
 
 
 def _reproduce_inner(args: argparse.Namespace) -> int:
     _enable_x64_if_needed("float64")
-    from ..experiments import INNER_BUDGETS, git_commit, reproduce_inner, write_inner_report
+    from ..experiments import INNER_BUDGETS, reproduce_inner, write_inner_report
 
     budget = INNER_BUDGETS.lookup(args.budget or "quick")
-    commit = git_commit()
     out = Path(args.out or f"results/inner-loop/{budget.name}")
-    results = reproduce_inner(budget, out, progress=RunProgress(args.quiet, leave=False))
-    path = write_inner_report(results, budget, out, args.command_line, commit)
+    return _write_report(args, budget, out, reproduce_inner, write_inner_report, "curves.png")
+
+
+def _write_report(args: argparse.Namespace, budget, out: Path, reproduce, write, figures: str) -> int:
+    """Run an experiment at ``budget`` into ``out``, write its report and print it."""
+    from ..experiments import git_commit
+
+    commit = git_commit()  # of the code that runs, not of whatever is checked out at the end
+    results = reproduce(budget, out, progress=RunProgress(args.quiet, leave=False))
+    path = write(results, budget, out, args.command_line, commit)
     print(path.read_text())
-    print(f"wrote {path} and {out / 'curves.png'}")
+    print(f"wrote {path} and {figures} in {out}")
     return 0
 
 
