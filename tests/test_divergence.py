@@ -180,3 +180,22 @@ def test_task_diverged_threshold():
     assert amaml.task_diverged(values, grads).tolist() == [False, True, True, False]
     assert amaml.task_diverged(values, grads, 1e9).tolist() == [False, True, True, True]
     assert amaml.task_diverged(values, grads, None).tolist() == [False, False, True, False]
+
+
+def test_divergence_with_rates_and_a_horizon_names_the_step_t_over_k_and_the_preconditioned_curvature():
+    """With MetaParams the step is T/K and the curvature that of D^1/2 H D^1/2, D = diag(rates)."""
+    params, tasks = problem()
+    rates = {"b": jnp.asarray(0.5), "w": jnp.array([1.0, 2.0, 0.25])}
+    meta = amaml.MetaParams(params, rates=rates, horizon=jnp.asarray(STEPS * H))
+    with pytest.raises(amaml.DivergenceError) as caught:
+        amaml.meta_value_and_grad(amaml.DiscreteAdjoint(STEPS, 1.0), LOSS, meta, tasks)
+    error = caught.value
+    assert error.task == BAD and error.phase == "forward" and error.step_size == pytest.approx(H)
+    bad_task = jax.tree_util.tree_map(lambda a: a[BAD], tasks)
+    hessian, _ = quadratic(bad_task.support_x, bad_task.support_y)
+    root = np.sqrt(np.array([0.5, 1.0, 2.0, 0.25]))  # flat order [b, w]
+    lam = float(np.linalg.eigvalsh(root[:, None] * np.asarray(hessian) * root[None, :])[-1])
+    assert error.largest_eigenvalue == pytest.approx(lam, rel=1e-6)
+    stable = meta._replace(horizon=jnp.asarray(STEPS * error.suggested_step_size))
+    value, grad = amaml.meta_value_and_grad(amaml.DiscreteAdjoint(STEPS, 1.0), LOSS, stable, tasks)
+    assert np.isfinite(value) and all(np.all(np.isfinite(g)) for g in jax.tree_util.tree_leaves(grad))

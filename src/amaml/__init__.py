@@ -8,6 +8,10 @@ The core (this namespace) is pure functions of (method, loss, params, tasks)::
     meta_loss, grad = amaml.meta_value_and_grad(method, loss_fn, params, tasks)
     adapted = amaml.adapt(method, loss_fn, params, support_x, support_y)
 
+Meta-parameters inside the inner loop (a shared body, per-parameter rates, the horizon) go in
+an :class:`MetaParams` in place of ``params``; their gradients come from the same sweep
+(with a :class:`FeatureLoss`, the body runs once per task).
+
 Around it: :mod:`amaml.train` (a meta-training run usable from Python: configuration,
 resume, checkpoints, evaluation), :mod:`amaml.experiments` (the paper's reproductions, reports
 and benchmarks), :mod:`amaml.tasks`, :mod:`amaml.data`, :mod:`amaml.models`,

@@ -88,6 +88,10 @@ class FeatureLoss:
         ...                          lambda head, f, y: jnp.mean((f @ head - y) ** 2))
         >>> float(loss(jnp.ones(2), jnp.zeros((1, 2)), jnp.ones((3, 1)), jnp.zeros(3)))
         0.0
+
+    References:
+        Raghu et al., "Rapid Learning or Feature Reuse?", ICLR 2020 (ANIL); Deleu et al.,
+        "Continuous-Time Meta-Learning with Forward Mode Differentiation", ICLR 2022 (COMLN).
     """
 
     features: Callable[[PyTree, Array], PyTree]
