@@ -321,9 +321,10 @@ def test_compiled_memory_with_every_field_stays_nearly_flat_in_steps():
         fn = jax.jit(lambda m, t: amaml.meta_value_and_grad(method, loss, m, t))
         return fn.lower(meta, tasks).compile().memory_analysis().temp_size_in_bytes
 
-    for make in (amaml.AdjointMAML, amaml.DiscreteAdjoint):
-        small, large = temp_bytes(make(100, 0.01)), temp_bytes(make(1600, 0.01))
-        assert large <= 1.5 * small, (make.__name__, small, large)
+    # One method keeps the suite short: both adjoints share the checkpointed forward_and_sweep,
+    # and DiscreteAdjoint's extra accumulators are vectors of the same size as AdjointMAML's.
+    small, large = temp_bytes(amaml.AdjointMAML(100, 0.01)), temp_bytes(amaml.AdjointMAML(1600, 0.01))
+    assert large <= 1.5 * small, (small, large)
 
 
 # ---------------------------------------------------------------- smaller checks
@@ -386,7 +387,7 @@ def test_meta_train_step_with_sgd_moves_every_field_by_minus_lr_times_its_gradie
 def test_check_meta_grad_reports_each_field_of_the_exact_method_as_exact(mlp):
     """DiscreteAdjoint's gradient in every field agrees with central differences of its meta-loss to < 1e-6."""
     meta, tasks = mlp
-    check = amaml.check_meta_grad(amaml.DiscreteAdjoint(10, 0.1), plain_loss, meta, tasks, directions=4, refine=2)
+    check = amaml.check_meta_grad(amaml.DiscreteAdjoint(10, 0.1), plain_loss, meta, tasks, directions=3, refine=1)
     assert set(check.field_errors) == set(FIELDS), check.field_errors
     assert all(error < 1e-6 for error in check.field_errors.values()), check.field_errors
 
