@@ -1,7 +1,8 @@
 """Loss constructors: turn a model ``apply_fn(params, x)`` into ``loss_fn(params, x, y)``.
 
 Any function ``loss_fn(params, x, y) -> scalar`` works with :mod:`amaml`; these two are
-the common cases. Both average over the example axis (the leading axis of ``x``).
+the common cases. Both average over the example axis (the leading axis of ``x``), as does
+:func:`accuracy`, a metric for classifiers (not differentiable).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from jaxtyping import Array, Float, Int, PyTree, Shaped
 ApplyFn = Callable[[PyTree, Shaped[Array, "n ..."]], Array]
 LossFn = Callable[[PyTree, Shaped[Array, "n ..."], Array], Float[Array, ""]]
 
-__all__ = ["mse", "cross_entropy"]
+__all__ = ["mse", "cross_entropy", "accuracy"]
 
 
 def mse(apply_fn: ApplyFn) -> LossFn:
@@ -61,3 +62,34 @@ def cross_entropy(apply_fn: ApplyFn) -> LossFn:
         return -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=-1))
 
     return loss_fn
+
+
+def accuracy(apply_fn: ApplyFn) -> Callable[[PyTree, Shaped[Array, "n ..."], Int[Array, " n"]], Float[Array, ""]]:
+    r"""Classification accuracy with integer labels: the fraction of examples whose largest logit is the label.
+
+    :math:`\mathrm{acc} = \frac1n \sum_i [\operatorname{argmax}_c f(x_i)_c = y_i]`, where
+    ``apply_fn(params, x)`` returns logits of shape ``(n, classes)`` and ``y`` holds integer
+    labels of shape ``(n,)``. Ties go to the lowest class index (``jnp.argmax``). The result
+    is a scalar of the logits' dtype; it is piecewise constant, so not a loss to differentiate.
+
+    Example:
+        >>> acc = accuracy(lambda params, x: x)  # the inputs are the logits
+        >>> float(acc(None, jnp.array([[2.0, 1.0], [0.0, 3.0]]), jnp.array([0, 0])))
+        0.5
+    """
+
+    def accuracy_fn(params: PyTree, x: Shaped[Array, "n ..."], y: Int[Array, " n"]) -> Float[Array, ""]:
+        logits = apply_fn(params, x)
+        if not jnp.issubdtype(y.dtype, jnp.integer):
+            raise TypeError(f"accuracy: the labels `y` must be integers, got {y.dtype}.")
+        if logits.ndim != 2 or logits.shape[0] != y.shape[0] or y.ndim != 1:
+            raise ValueError(
+                f"accuracy: expected logits of shape (n, classes) and labels of shape (n,), "
+                f"got {logits.shape} and {y.shape}."
+            )
+        if not jnp.issubdtype(logits.dtype, jnp.floating):
+            raise TypeError(f"accuracy: the model's logits must be floating point, got {logits.dtype}.")
+        hits = jnp.argmax(logits, axis=-1).astype(y.dtype) == y
+        return jnp.mean(hits.astype(logits.dtype))
+
+    return accuracy_fn

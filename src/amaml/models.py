@@ -1,7 +1,8 @@
-"""Models as ``(init, apply)``: the paper's task model, and the model concept of a run.
+"""Models as ``(init, apply)``: the paper's task model, the few-shot Conv4, and the model concept of a run.
 
 :mod:`amaml` takes any model as ``apply(params, x)`` with a parameter pytree (equinox and
-flax models plug in the same way); the MLP here is the paper's. :class:`AbstractModel` is
+flax models plug in the same way); the MLP here is the paper's, :class:`Conv4` the standard
+few-shot image classifier (MAML on Omniglot and miniImageNet). :class:`AbstractModel` is
 what a run configuration (:mod:`amaml.train`) chooses: an object with ``init`` and ``apply``.
 """
 
@@ -16,12 +17,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from . import _validate
+from . import _conv4, _validate
 from ._fields import option
 
 Params = list[dict[str, Array]]
 
-__all__ = ["AbstractModel", "MLP", "mlp_init", "mlp_apply", "mlp_features"]
+__all__ = ["AbstractModel", "MLP", "Conv4", "mlp_init", "mlp_apply", "mlp_features"]
 
 
 def mlp_init(key: PRNGKeyArray, sizes: Sequence[int], dtype=jnp.float32) -> Params:
@@ -142,4 +143,86 @@ class MLP(AbstractModel):
         return mlp_features(body, x)
 
     def head_apply(self, head, features):
+        return _linear(head, features)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class Conv4(AbstractModel):
+    r"""The standard few-shot convolutional network (Vinyals et al. 2016; MAML's Omniglot model).
+
+    ``blocks`` blocks of [3 x 3 convolution with ``filters`` filters, stride 2, padding SAME
+    -> batch normalisation -> ReLU], then the mean over the last spatial map, then a linear
+    head to ``output_dim`` logits. Inputs are images ``x`` of shape ``(n, H, W, C)`` (NHWC);
+    each block maps ``H`` to ``ceil(H / 2)`` (Omniglot: 28 -> 14 -> 7 -> 4 -> 2). Parameters
+    (:meth:`init`) are ``{"blocks": [{"w": (3, 3, C_in, filters), "b": (filters,), "scale":
+    (filters,), "offset": (filters,)}, ...], "head": {"w": (filters, output_dim), "b":
+    (output_dim,)}}``; with ``C`` input channels there are ``9 C f + 3 f + (blocks - 1)(9 f^2
+    + 3 f) + f o + o`` of them (``f = filters``, ``o = output_dim``): 112,261 for Omniglot
+    5-way (``C = 1``, the defaults).
+
+    **Batch normalisation is transductive**, as in MAML: every call normalises with the
+    statistics of the batch it is given, per channel over the examples and the spatial axes,
+    :math:`\hat z = \gamma (z - \mu) / \sqrt{\sigma^2 + 10^{-5}} + \beta` with the mean
+    :math:`\mu` and the biased variance :math:`\sigma^2` over ``(n, H, W)``, a learned scale
+    :math:`\gamma` (``"scale"``, initially 1) and offset :math:`\beta` (``"offset"``,
+    initially 0). There are no running averages: the inner loop normalises with the support
+    set's statistics and the meta-loss with the query set's, so **a prediction depends on
+    the whole batch it is computed with**, not on its example alone (evaluate a query set in
+    one call, and compare methods on equal batches). Under this normalisation the
+    convolution's bias ``"b"`` cancels (its gradient is zero up to rounding); it is kept
+    for the usual parameter layout.
+
+    The convolutions are computed as image patches times a matrix (equal to
+    ``lax.conv_general_dilated`` to rounding): on CPU, XLA runs a convolution's weight
+    gradient inside a ``lax.scan`` (an inner loop) tens of times slower than outside one,
+    and the patch matmul avoids that.
+
+    Args:
+        filters: filters per convolution (default 64; the features have this width).
+        blocks: number of convolution blocks (default 4).
+
+    Example:
+        >>> model = Conv4(filters=8, blocks=2)
+        >>> params = model.init(jax.random.key(0), 1, 5, jnp.float32)  # 1 input channel, 5 classes
+        >>> model.apply(params, jnp.zeros((3, 28, 28, 1), jnp.float32)).shape
+        (3, 5)
+    """
+
+    filters: int = option(64, doc="filters per 3x3 convolution (the width of the pooled features)")
+    blocks: int = option(4, doc="number of [conv stride 2 -> batch norm -> ReLU] blocks")
+
+    def __post_init__(self) -> None:
+        _validate.positive_int("filters", self.filters)
+        _validate.positive_int("blocks", self.blocks)
+
+    def init(self, key, input_dim, output_dim, dtype):
+        r"""Parameters for images with ``input_dim`` channels and ``output_dim`` classes.
+
+        Convolution weights are He normal, :math:`\mathcal N(0, 2 / (9 C_{in}))` (fan-in of
+        the 3 x 3 x ``C_in`` window, for the ReLU), the head's LeCun normal,
+        :math:`\mathcal N(0, 1/\mathrm{filters})`; biases and offsets 0, scales 1; every
+        leaf of ``dtype``.
+        """
+        return _conv4.init(key, input_dim, output_dim, self.filters, self.blocks, dtype)
+
+    def apply(self, params, x):
+        """Logits ``(n, output_dim)`` for images ``(n, H, W, C)``, normalised with this batch's statistics."""
+        body, head = self.split(params)
+        return self.head_apply(head, self.features(body, x))
+
+    def split(self, params):
+        """Body: the list of convolution blocks; head: the linear layer ``{"w", "b"}``."""
+        return params["blocks"], params["head"]
+
+    def join(self, body, head):
+        """``{"blocks": body, "head": head}``, the inverse of :meth:`split`."""
+        return {"blocks": body, "head": head}
+
+    def features(self, body, x):
+        """The pooled features ``(n, filters)``: the blocks, then the mean over the last spatial map."""
+        return _conv4.features(body, x)
+
+    def head_apply(self, head, features):
+        """Logits ``features @ head["w"] + head["b"]``: ``(n, filters) -> (n, output_dim)``."""
         return _linear(head, features)

@@ -9,7 +9,8 @@ Commands::
     amaml reproduce synthetic --budget {quick,standard,paper} [--out DIR]
     amaml reproduce cf --dataset movielens-100k [--budget standard] [--features onehot] [--out DIR]
     amaml reproduce inner-loop --budget {quick,standard} [--out DIR]
-    amaml data fetch {movielens-100k,movielens-1m,jester-1} [--dir DIR]
+    amaml reproduce omniglot --budget {quick,standard,paper} [--data-dir DIR] [--out DIR]
+    amaml data fetch {movielens-100k,movielens-1m,jester-1,omniglot} [--dir DIR]
     amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch] [--out DIR]
     amaml scaling [--devices 1,2,4,8] [--batch 16] [--method A-MAML] [--steps 100] [--out DIR]
     amaml list
@@ -70,22 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_commands.cmd_eval)
 
     p = sub.add_parser("reproduce", help="run one of the paper's experiments and write a report")
-    p.add_argument("experiment", help="synthetic, cf or inner-loop")
-    p.add_argument(
-        "--budget",
-        help="synthetic: quick (default), standard or paper; cf: quick or standard (default); "
-        "inner-loop: quick (default) or standard",
-    )
+    p.add_argument("experiment", help="synthetic, cf, inner-loop or omniglot")
+    p.add_argument("--budget", help="quick, standard or paper (default quick; cf: quick|standard, default standard)")
     p.add_argument("--dataset", help="cf: movielens-100k, movielens-1m or jester-1")
-    p.add_argument("--data-dir", help="cf: the directory holding the dataset's file (default data/DATASET)")
+    p.add_argument("--data-dir", help="the data's directory (default data/DATASET, data/omniglot)")
     p.add_argument("--features", default="onehot", help="cf: onehot (default) or svd")
     p.add_argument("--out", help="output directory (default results/synthetic/BUDGET or results/cf/DATASET)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_commands.cmd_reproduce)
 
-    p = sub.add_parser("data", help="fetch a rating dataset for `reproduce cf`")
+    p = sub.add_parser("data", help="fetch a rating dataset (for `reproduce cf`) or omniglot")
     p.add_argument("action", help="fetch")
-    p.add_argument("name", help="movielens-100k, movielens-1m or jester-1")
+    p.add_argument("name", help="movielens-100k, movielens-1m, jester-1 or omniglot")
     p.add_argument("--dir", help="where to put its file (default data/NAME)")
     p.set_defaults(func=_commands.cmd_data)
 

@@ -110,10 +110,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .._registry import Registry
 
-    experiments = Registry(
-        "experiment", {"synthetic": _reproduce_synthetic, "cf": _reproduce_cf, "inner-loop": _reproduce_inner}
-    )
-    return experiments.lookup(args.experiment)(args)
+    runs = dict(synthetic=_reproduce_synthetic, cf=_reproduce_cf, omniglot=_reproduce_omniglot)
+    return Registry("experiment", {**runs, "inner-loop": _reproduce_inner}).lookup(args.experiment)(args)
 
 
 def _reproduce_synthetic(args: argparse.Namespace) -> int:
@@ -136,13 +134,24 @@ def _reproduce_inner(args: argparse.Namespace) -> int:
     return _write_report(args, budget, out, reproduce_inner, write_inner_report, "curves.png")
 
 
+def _reproduce_omniglot(args: argparse.Namespace) -> int:
+    _enable_x64_if_needed("float64")  # the gradient-error study; the runs themselves are float32
+    from functools import partial
+
+    from ..experiments import OMNIGLOT_BUDGETS, reproduce_omniglot, write_omniglot_report
+
+    budget = OMNIGLOT_BUDGETS.lookup(args.budget or "quick")
+    data = Path(args.data_dir or "data/omniglot")
+    out = Path(args.out or f"results/omniglot/{budget.name}")
+    write = partial(write_omniglot_report, data_dir=data)
+    return _write_report(args, budget, out, partial(reproduce_omniglot, data_dir=data), write, "curves.png")
+
+
 def _write_report(args: argparse.Namespace, budget, out: Path, reproduce, write, figures: str) -> int:
     """Run an experiment at ``budget`` into ``out``, write its report and print it."""
-    from ..experiments import git_commit
+    from ..experiments import reproduce_and_report
 
-    commit = git_commit()  # of the code that runs, not of whatever is checked out at the end
-    results = reproduce(budget, out, progress=RunProgress(args.quiet, leave=False))
-    path = write(results, budget, out, args.command_line, commit)
+    path = reproduce_and_report(reproduce, write, budget, out, args.command_line, RunProgress(args.quiet, leave=False))
     print(path.read_text())
     print(f"wrote {path} and {figures} in {out}")
     return 0
@@ -177,6 +186,11 @@ def cmd_data(args: argparse.Namespace) -> int:
 
     if args.action != "fetch":
         raise ValueError(f"unknown data action {args.action!r}; valid actions are: fetch.")
+    if args.name == "omniglot":
+        from ..data import fetch_omniglot
+
+        print(f"omniglot: the two official zips, checked, in {fetch_omniglot(Path(args.dir or 'data/omniglot'))}")
+        return 0
     source = DATASETS.lookup(args.name)
     directory = Path(args.dir or f"data/{args.name}")
     ratings, users, items = fetch(args.name, directory).summary()

@@ -6,6 +6,8 @@
   dataset (budgets :data:`CF_BUDGETS`);
 - :func:`reproduce_inner` + :func:`write_inner_report`: what to meta-learn about the inner
   loop (rates, a horizon, a shared body) at equal budgets (budgets :data:`INNER_BUDGETS`);
+- :func:`reproduce_omniglot` + :func:`write_omniglot_report`: Omniglot N-way K-shot accuracy of
+  every method beside the published numbers (budgets :data:`OMNIGLOT_BUDGETS`);
 - :func:`run_bench` + :func:`write_bench_report`: time and memory per meta-update against
   the number of inner steps, one fresh process per point (workloads :data:`WORKLOADS`);
 - :func:`run_scaling` + :func:`write_scaling_report`: meta-updates per second against devices.
@@ -28,8 +30,13 @@ from ._inner import VARIANTS as INNER_VARIANTS
 from ._inner import InnerBudget as InnerBudget
 from ._inner import reproduce_inner as reproduce_inner
 from ._inner_report import write_inner_report as write_inner_report
+from ._omniglot import OMNIGLOT_BUDGETS as OMNIGLOT_BUDGETS
+from ._omniglot import OmniglotBudget as OmniglotBudget
+from ._omniglot import reproduce_omniglot as reproduce_omniglot
+from ._omniglot_report import write_omniglot_report as write_omniglot_report
 from ._report import git_commit as git_commit
 from ._report import header as header
+from ._report import reproduce_and_report as reproduce_and_report
 from ._scaling import run_scaling as run_scaling
 from ._scaling import write_outputs as write_scaling_report
 from ._synthetic import BUDGETS as BUDGETS
@@ -42,6 +49,8 @@ __all__ = [
     "BUDGETS",
     "CF_BUDGETS",
     "INNER_BUDGETS",
+    "OMNIGLOT_BUDGETS",
+    "OmniglotBudget",
     "INNER_VARIANTS",
     "InnerBudget",
     "METHODS",
@@ -52,14 +61,17 @@ __all__ = [
     "bench_workloads",
     "git_commit",
     "header",
+    "reproduce_and_report",
     "reproduce_cf",
     "reproduce_inner",
+    "reproduce_omniglot",
     "reproduce_synthetic",
     "run_bench",
     "run_scaling",
     "write_bench_report",
     "write_cf_report",
     "write_inner_report",
+    "write_omniglot_report",
     "write_scaling_report",
     "write_synthetic_report",
 ]

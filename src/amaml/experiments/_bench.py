@@ -16,6 +16,7 @@ from .._registry import Registry
 from ._bench_worker import BENCH_METHODS
 
 log = logging.getLogger("amaml")
+CONV4_BLOCKS = 4
 TORCH_SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "torch_amaml.py"
 TORCH_METHOD = "PyTorch A-MAML rk4/euler (authors' style)"
 SAME_ALGORITHM = "A-MAML rk4/euler stored"
@@ -23,8 +24,17 @@ SAME_ALGORITHM = "A-MAML rk4/euler stored"
 
 @dataclasses.dataclass(frozen=True)
 class Workload:
-    """Meta-batch ``batch`` of tasks with ``points`` support and query points each, an MLP
-    ``dim -> width -> width -> 1`` (tanh), inputs in [-1, 1]^dim."""
+    """What one benchmark measures: a model, a meta-batch of tasks, the K values and methods.
+
+    ``model="mlp"`` (the default): meta-batch ``batch`` of regression tasks with ``points``
+    support and ``points`` query points each in [-1, 1]^dim, an MLP ``dim -> width -> width
+    -> 1`` (tanh), half mean squared error.
+
+    ``model="conv4"``: meta-batch ``batch`` of ``ways``-way episodes with ``points`` support
+    and ``points`` query images per class (standard normal pixels of shape ``image``, labels
+    ``0 .. ways - 1``; synthetic, for timing only), :class:`amaml.models.Conv4` with ``width``
+    filters and 4 blocks (transductive batch norm), mean cross-entropy.
+    """
 
     name: str
     points: int
@@ -33,8 +43,32 @@ class Workload:
     methods: tuple[str, ...]
     batch: int = 5
     dim: int = 2
+    model: str = "mlp"
+    ways: int = 0
+    image: tuple[int, int, int] = (28, 28, 1)
+
+    def __post_init__(self) -> None:
+        if self.model not in ("mlp", "conv4"):
+            raise ValueError(f"`model` must be 'mlp' or 'conv4', got {self.model!r}.")
+        if self.model == "conv4" and self.ways < 1:
+            raise ValueError(f"a conv4 workload needs `ways` >= 1 classes per episode, got {self.ways}.")
+
+    @property
+    def description(self) -> str:
+        """The model and the tasks in words, for a report."""
+        if self.model == "conv4":
+            height, width, channels = self.image
+            return (
+                f"meta-batch {self.batch}, Conv4 {self.width} filters x 4 blocks, {self.ways}-way {self.points}-shot, "
+                f"{self.points} queries per class, {height}x{width}x{channels} images"
+            )
+        return f"meta-batch {self.batch}, MLP {self.dim}-{self.width}-{self.width}-1 tanh, {self.points} points per set"
 
     def write(self, path: Path, dtype: str, seed: int = 0) -> None:
+        """Write the workload's parameters (flat, in amaml's order) and tasks to the ``.npz`` file ``path``."""
+        if self.model == "conv4":
+            self._write_conv4(path, dtype, seed)
+            return
         rng = np.random.default_rng(seed)
         sizes = [self.dim, self.width, self.width, 1]
         # flat parameters in amaml's order: per layer the bias, then the weight
@@ -58,14 +92,49 @@ class Workload:
             query_y=y[:, self.points :],
         )
 
+    def _write_conv4(self, path: Path, dtype: str, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        channels, filters, blocks = self.image[2], self.width, CONV4_BLOCKS
+        # flat parameters in amaml's order (ravel_pytree: sorted dict keys, list order): "blocks", each
+        # {"b", "offset", "scale", "w" (3, 3, in, filters), He normal}, then "head" {"b", "w" (filters, ways)}
+        parts = []
+        for i in range(blocks):
+            fan_in = 9 * (channels if i == 0 else filters)
+            parts += [np.zeros(filters), np.zeros(filters), np.ones(filters)]
+            parts.append(rng.normal(0, np.sqrt(2 / fan_in), fan_in * filters))
+        parts += [np.zeros(self.ways), rng.normal(0, 1 / np.sqrt(filters), filters * self.ways)]
+        theta = np.concatenate(parts).astype(dtype)
+        n = self.ways * self.points
+        x = rng.normal(size=(self.batch, 2 * n, *self.image)).astype(dtype)
+        labels = np.tile(np.repeat(np.arange(self.ways, dtype=np.int32), self.points), (self.batch, 1))
+        np.savez(
+            path,
+            theta=theta,
+            model=np.array("conv4"),
+            conv4=np.array([channels, filters, blocks, self.ways]),
+            support_x=x[:, :n],
+            support_y=labels,
+            query_x=x[:, n:],
+            query_y=labels,
+        )
+
 
 ALL_STEPS = (1, 10, 20, 50, 100, 200, 300, 500, 1000)
+CONV4_STEPS = (1, 10, 100, 1000)
+CONV4_METHODS = ("MAML", "discrete adjoint", "A-MAML", "FOMAML")
 WORKLOADS: Registry[Workload] = Registry(
     "workload",
     {
         "paper": Workload("paper", 50, 32, ALL_STEPS, BENCH_METHODS),
         "paper100": Workload("paper100", 100, 32, ALL_STEPS, BENCH_METHODS),
         "wide": Workload("wide", 50, 512, (10, 100, 1000), ("A-MAML", "discrete adjoint", "MAML", "FOMAML")),
+        # Omniglot-shaped 20-way 5-shot episodes, 5 queries per class: one task, and MAML's meta-batch of 16
+        **{
+            f"conv4-omniglot-20w5s{suffix}": Workload(
+                f"conv4-omniglot-20w5s{suffix}", 5, 64, CONV4_STEPS, CONV4_METHODS, batch=batch, model="conv4", ways=20
+            )
+            for suffix, batch in (("", 1), ("-b16", 16))
+        },
     },
 )
 BENCH_METHOD_NAMES: Registry[str] = Registry("benchmark method", {m: m for m in BENCH_METHODS})
@@ -90,6 +159,9 @@ def bench_workloads(
             BENCH_METHOD_NAMES.lookup(method)
         workloads = [dataclasses.replace(w, methods=tuple(methods)) for w in workloads]
     if against_torch:
+        others = [w.name for w in workloads if w.model != "mlp"]
+        if others:
+            raise ValueError(f"the PyTorch comparison implements the MLP only, not the workloads {', '.join(others)}.")
         try:
             import torch  # noqa: F401
         except ImportError:

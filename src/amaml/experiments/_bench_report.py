@@ -33,11 +33,7 @@ def markdown(result: dict, header_text: str, dtype: str) -> str:
         steps = sorted({r["steps"] for r in wrows})
         methods = list(dict.fromkeys(r["method"] for r in wrows))
         spec = WORKLOADS.get(workload)
-        desc = (
-            f" (meta-batch {spec.batch}, MLP {spec.dim}-{spec.width}-{spec.width}-1 tanh, {spec.points} points per set)"
-            if spec
-            else ""
-        )
+        desc = f" ({spec.description})" if spec else ""
         for title, key, scale, fmt in (
             ("milliseconds per meta-update", "seconds", 1e3, ".1f"),
             ("compile seconds", "compile_seconds", 1, ".1f"),

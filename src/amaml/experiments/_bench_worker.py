@@ -62,6 +62,37 @@ def build_method(name: str, steps: int, h: float, unroll: int | None = None):
     return table[name]()
 
 
+def load_workload(path, dtype: str):
+    """``(params, tasks, loss_fn)`` of a workload file written by ``Workload.write`` (MLP or Conv4)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.flatten_util import ravel_pytree
+
+    import amaml
+
+    with np.load(path) as data:
+        model = str(data["model"]) if "model" in data else "mlp"
+        theta = data["theta"]
+        tasks = amaml.Task(*(jnp.asarray(data[k]) for k in ("support_x", "support_y", "query_x", "query_y")))
+        sizes = [int(s) for s in data["conv4" if model == "conv4" else "sizes"]]
+    if model == "conv4":
+        channels, filters, blocks, ways = sizes
+        conv4 = amaml.models.Conv4(filters=filters, blocks=blocks)
+        # the layout only (no random draws to compile): theta fills the leaves in ravel_pytree's order
+        template = jax.eval_shape(lambda: conv4.init(jax.random.key(0), channels, ways, jnp.dtype(dtype)))
+        leaves, treedef = jax.tree_util.tree_flatten(template)
+        sizes = [int(np.prod(leaf.shape)) for leaf in leaves]
+        if theta.shape != (sum(sizes),):
+            raise ValueError(f"{path}: theta has shape {theta.shape}, Conv4 needs ({sum(sizes)},).")
+        chunks = np.split(theta, np.cumsum(sizes)[:-1])
+        params = treedef.unflatten([jnp.asarray(c.reshape(leaf.shape)) for c, leaf in zip(chunks, leaves)])
+        return params, tasks, amaml.losses.cross_entropy(conv4.apply)
+    template = amaml.models.mlp_init(jax.random.key(0), sizes, jnp.dtype(dtype))
+    params = ravel_pytree(template)[1](jnp.asarray(theta))
+    return params, tasks, amaml.losses.mse(amaml.models.mlp_apply)
+
+
 def measure(args) -> dict:
     import jax
 
@@ -74,12 +105,7 @@ def measure(args) -> dict:
 
     import amaml
 
-    with np.load(args.data) as data:
-        theta, sizes = data["theta"], [int(s) for s in data["sizes"]]
-        tasks = amaml.Task(*(jnp.asarray(data[k]) for k in ("support_x", "support_y", "query_x", "query_y")))
-    template = amaml.models.mlp_init(jax.random.key(0), sizes, jnp.dtype(args.dtype))
-    params = ravel_pytree(template)[1](jnp.asarray(theta))
-    loss = amaml.losses.mse(amaml.models.mlp_apply)
+    params, tasks, loss = load_workload(args.data, args.dtype)
     method = build_method(args.method, args.steps, args.step_size, args.unroll or None)
     if args.grad_out:  # the meta-gradient at the workload's parameters, for the PyTorch check
         grad = amaml.meta_value_and_grad(method, loss, params, tasks)[1]

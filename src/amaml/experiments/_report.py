@@ -60,3 +60,12 @@ def header(title: str, command: str, commit: str, extra: dict[str, str] | None =
     ]
     lines += [f"- {key}: {value}\n" for key, value in (extra or {}).items()]
     return "".join(lines)
+
+
+def reproduce_and_report(reproduce, write, budget, out: Path, command: str, progress=None) -> Path:
+    """``write(reproduce(budget, out, progress=progress), budget, out, command, commit)``; returns the report's path.
+
+    The commit is read first: that of the code that runs, not of whatever is checked out at the end.
+    """
+    commit = git_commit()
+    return write(reproduce(budget, out, progress=progress), budget, out, command, commit)

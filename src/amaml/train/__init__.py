@@ -4,7 +4,7 @@ The pieces, from the pure core outwards:
 
 - :func:`make_update` and :func:`meta_batch_at`: the jitted meta-update whose meta-batch is
   drawn from ``fold_in(key, step)`` (around :func:`amaml.meta_train_step`);
-- :class:`RunConfig` and its sections (:class:`FunctionTasks`, :class:`RatingTasks`,
+- :class:`RunConfig` and its sections (:class:`FunctionTasks`, :class:`RatingTasks`, :class:`OmniglotTasks`,
   :class:`SGD`, :class:`Adam`, :class:`MetaTraining`, :class:`RunSettings`; a method
   object and a :class:`amaml.models.MLP`), with typed ``SECTION.KEY=VALUE`` overrides;
 - :func:`run`: train into a directory, resume, extend; Ctrl-C stops cleanly;
@@ -22,6 +22,8 @@ from ._checkpoint import RunLock as RunLock
 from ._checkpoint import load_latest_checkpoint as load_latest_checkpoint
 from ._checkpoint import read_metrics as read_metrics
 from ._checkpoint import save_checkpoint as save_checkpoint
+from ._classify import accuracy_summary as accuracy_summary
+from ._classify import episode_accuracy as episode_accuracy
 from ._config import RunConfig as RunConfig
 from ._eval_run import MODES as MODES
 from ._eval_run import evaluate_run as evaluate_run
@@ -29,6 +31,8 @@ from ._evaluate import AbstractFineTuning as AbstractFineTuning
 from ._evaluate import AdamFineTuning as AdamFineTuning
 from ._evaluate import InnerLoopFineTuning as InnerLoopFineTuning
 from ._evaluate import nrmse_curve as nrmse_curve
+from ._omniglot_tasks import OmniglotEpisodes as OmniglotEpisodes
+from ._omniglot_tasks import OmniglotTasks as OmniglotTasks
 from ._parts import RunParts as RunParts
 from ._parts import TrainedRun as TrainedRun
 from ._parts import build_parts as build_parts
@@ -49,6 +53,7 @@ from ._sections import AbstractOptimizer as AbstractOptimizer
 from ._sections import Adam as Adam
 from ._sections import MetaTraining as MetaTraining
 from ._sections import RunSettings as RunSettings
+from ._sources import AbstractRegressionTasks as AbstractRegressionTasks
 from ._sources import AbstractTaskSource as AbstractTaskSource
 from ._sources import FunctionTasks as FunctionTasks
 from ._sources import RatingTasks as RatingTasks
@@ -73,10 +78,15 @@ __all__ = [
     "Adam",
     "AdamFineTuning",
     "FunctionTasks",
+    "OmniglotEpisodes",
+    "OmniglotTasks",
+    "AbstractRegressionTasks",
     "InnerLoopFineTuning",
     "MetaTraining",
     "Progress",
     "RatingTasks",
+    "accuracy_summary",
+    "episode_accuracy",
     "RunConfig",
     "RunDirectoryInUse",
     "RunInterrupted",

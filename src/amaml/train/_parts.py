@@ -78,7 +78,7 @@ def build_parts(config: RunConfig) -> RunParts:
     dtype = config.run.jnp_dtype
     k_data, k_init, train_key = jax.random.split(jax.random.key(config.run.seed), 3)
     dataset = config.tasks.build(k_data, dtype)
-    model_params = config.model.init(k_init, config.tasks.input_dim, 1, dtype)
+    model_params = config.model.init(k_init, config.tasks.input_dim, config.tasks.output_dim, dtype)
     init_params, loss_fn = inner_learning(config, model_params, dtype)
     return RunParts(
         config, dataset, config.method, config.model, loss_fn, config.optimizer.build(), init_params, train_key

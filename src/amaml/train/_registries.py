@@ -7,8 +7,9 @@ from .._registry import Registry
 from .._solvers import RK4, AbstractSolver, Euler, Heun
 from ..data._features import AbstractItemFeatures, OneHotItems, SVDItems
 from ..data._fetch import DATASETS, DataSource
-from ..models import MLP, AbstractModel
+from ..models import MLP, AbstractModel, Conv4
 from ..tasks import AbstractTaskFamily, Alpine, CosMixture, Sinusoid
+from ._omniglot_tasks import OmniglotTasks
 from ._sections import SGD, AbstractOptimizer, Adam
 from ._sources import AbstractTaskSource, FunctionTasks, RatingTasks
 
@@ -29,6 +30,7 @@ TASK_SOURCES: Registry[type[AbstractTaskSource]] = Registry(
     {
         "functions": FunctionTasks,
         "ratings": RatingTasks,
+        "omniglot": OmniglotTasks,
     },
 )
 FAMILIES: Registry[type[AbstractTaskFamily]] = Registry(
@@ -40,7 +42,7 @@ FAMILIES: Registry[type[AbstractTaskFamily]] = Registry(
     },
 )
 FEATURES: Registry[type[AbstractItemFeatures]] = Registry("item features", {"onehot": OneHotItems, "svd": SVDItems})
-MODELS: Registry[type[AbstractModel]] = Registry("model", {"mlp": MLP})
+MODELS: Registry[type[AbstractModel]] = Registry("model", {"mlp": MLP, "conv4": Conv4})
 OPTIMIZERS: Registry[type[AbstractOptimizer]] = Registry("meta-optimizer", {"sgd": SGD, "adam": Adam})
 
 KINDS: dict[type, Registry] = {

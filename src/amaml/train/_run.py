@@ -21,7 +21,6 @@ from .._io import atomic_write_text
 from .._meta import MetaParams
 from ._checkpoint import RunLock, append_metrics, load_latest_checkpoint, save_checkpoint, truncate_metrics
 from ._config import RunConfig
-from ._evaluate import mean_nrmse
 from ._parts import CONFIG_FILE, RunParts, build_parts, read_config
 from ._update import make_update, meta_batch_at
 
@@ -206,8 +205,11 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
         mesh=mesh,
         max_meta_loss=meta.max_meta_loss,
     )
-    test_tasks = parts.dataset.test_tasks(config.tasks.shots)
-    init_nrmse = jax.jit(lambda p: mean_nrmse(parts.model.apply, parts.model_params(p), test_tasks))
+    metric = config.tasks.test_metric()
+    if metric is not None:
+        metric_name, metric_fn = metric
+        test_tasks = parts.dataset.test_tasks(config.tasks.shots)
+        at_init = jax.jit(lambda p: metric_fn(parts.model.apply, parts.model_params(p), test_tasks))
     inner = jax.jit(inner_statistics)
 
     done, meta_loss, saved = start, None, start
@@ -241,8 +243,8 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
                 record = {"step": done, "meta_loss": meta_loss, **{k: float(v) for k, v in inner(params).items()}}
                 if meta.skip_diverged:
                     record["diverged_tasks"] = int(result.diverged.sum())
-                if done % config.run.eval_every == 0 or done == total:
-                    record["test_nrmse_at_init"] = float(init_nrmse(params))
+                if metric is not None and (done % config.run.eval_every == 0 or done == total):
+                    record[metric_name] = float(at_init(params))
                 if writer:
                     append_metrics(metrics, record)
                     if done % config.run.checkpoint_every == 0 or done == total:

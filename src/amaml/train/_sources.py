@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import final
+from typing import Any, final
 
-from jaxtyping import PRNGKeyArray
+from jaxtyping import Array, PRNGKeyArray
 
 from .. import _validate, losses
 from .._fields import option
+from .._task import Task
 from ..data import CFMetaDataset, make_cf_dataset
 from ..data._features import AbstractItemFeatures, OneHotItems
 from ..data._fetch import DATASETS, DataSource, load_ratings, where_to_put
@@ -34,8 +36,18 @@ class AbstractTaskSource(abc.ABC):
 
     @property
     @abc.abstractmethod
+    def output_dim(self) -> int:
+        """The width of the model's output (1 for regression, the number of ways for classification)."""
+
+    @property
+    @abc.abstractmethod
     def name(self) -> str:
         """A short name for progress and reports (``"sinusoid"``, ``"movielens-100k"``)."""
+
+    @abc.abstractmethod
+    def test_metric(self) -> tuple[str, Callable[[Callable, Any, Task], Array]] | None:
+        """``(name, metric(apply_fn, model_params, test_tasks))`` a run records at the
+        initialisation every ``run.eval_every`` updates, or ``None``."""
 
     @abc.abstractmethod
     def check(self, meta_batch: int) -> None:
@@ -45,9 +57,27 @@ class AbstractTaskSource(abc.ABC):
     def build(self, key: PRNGKeyArray, dtype) -> AbstractMetaDataset:
         """The meta-dataset, determined by ``key``, with arrays of ``dtype``."""
 
+    @abc.abstractmethod
     def loss(self, apply_fn) -> losses.LossFn:
-        """The task loss: half mean squared error (both sources here are regression)."""
+        """The task loss of a model ``apply_fn(params, x)``."""
+
+
+class AbstractRegressionTasks(AbstractTaskSource):
+    """Regression task sources: one output, half mean squared error, the test nRMSE recorded."""
+
+    @property
+    def output_dim(self) -> int:
+        return 1
+
+    def loss(self, apply_fn) -> losses.LossFn:
+        """Half mean squared error (:func:`amaml.losses.mse`)."""
         return losses.mse(apply_fn)
+
+    def test_metric(self) -> tuple[str, Callable[[Callable, Any, Task], Array]]:
+        """The test nRMSE of the initialisation itself (:func:`amaml.train.mean_nrmse`)."""
+        from ._evaluate import mean_nrmse
+
+        return "test_nrmse_at_init", mean_nrmse
 
 
 def _check_sizes(source: AbstractTaskSource, names: tuple[str, ...]) -> None:
@@ -57,7 +87,7 @@ def _check_sizes(source: AbstractTaskSource, names: tuple[str, ...]) -> None:
 
 @final
 @dataclasses.dataclass(frozen=True)
-class FunctionTasks(AbstractTaskSource):
+class FunctionTasks(AbstractRegressionTasks):
     """Fixed functions of a synthetic family, the paper's protocol (:func:`amaml.tasks.make_dataset`).
 
     ``n_train`` training functions with 1000-point support and query pools, ``n_test``
@@ -96,7 +126,7 @@ class FunctionTasks(AbstractTaskSource):
 
 @final
 @dataclasses.dataclass(frozen=True)
-class RatingTasks(AbstractTaskSource):
+class RatingTasks(AbstractRegressionTasks):
     """Users of a rating dataset as regression tasks (:func:`amaml.data.make_cf_dataset`).
 
     Users with fewer than ``min_ratings`` ratings of the kept items are dropped; ``n_test``

@@ -1,0 +1,159 @@
+"""Few-shot classification episodes of Omniglot as a run's task source."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Literal, final
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PRNGKeyArray
+
+from .. import _validate, losses
+from .._fields import option
+from .._task import Task
+from ..tasks import AbstractMetaDataset
+from ._sources import AbstractTaskSource
+
+SPLITS = ("maml", "alphabet")
+FORMS = tuple(f"images_{s}{suffix}" for s in ("background", "evaluation") for suffix in (".zip", "", ".npz"))
+SPLIT_SEED = 0  # the character split is fixed, whatever the run's seed (as MAML's fixed shuffle)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class OmniglotEpisodes(AbstractMetaDataset):
+    """N-way K-shot episodes drawn from the meta-train characters; test episodes from the meta-test ones.
+
+    Attributes:
+        train, test: uint8 images ``(characters, 20, size, size)`` (ink 255) of each split.
+        ways, queries, rotate, n_test: the episode protocol (see :class:`OmniglotTasks`).
+        test_key: the key the ``n_test`` test episodes are drawn from (fixed per run).
+        dtype: the float dtype of the images handed to the model.
+    """
+
+    train: Array
+    test: Array
+    ways: int
+    queries: int
+    rotate: bool
+    n_test: int
+    test_key: PRNGKeyArray
+    dtype: object
+
+    def sample(self, key: PRNGKeyArray, batch: int, shots: int, queries: int) -> Task:
+        from ..data import sample_episodes
+
+        return sample_episodes(self.train, key, batch, self.ways, shots, queries, self.rotate, dtype=self.dtype)
+
+    def test_tasks(self, shots: int) -> Task:
+        from ..data import sample_episodes
+
+        return jax.jit(
+            lambda images, key: sample_episodes(
+                images, key, self.n_test, self.ways, shots, self.queries, self.rotate, dtype=self.dtype
+            )
+        )(self.test, self.test_key)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class OmniglotTasks(AbstractTaskSource):
+    """Omniglot N-way K-shot classification (Lake et al. 2015), MAML's protocol by default.
+
+    Characters are split into meta-train, meta-validation and meta-test once, with a fixed
+    seed (``split="maml"``: 1,100 / 100 / 423 characters shuffled, as MAML; ``"alphabet"``:
+    whole alphabets, after Vinyals et al.); with ``rotate`` every character's rotations by
+    90, 180 and 270 degrees are classes of their own. An episode draws ``ways`` classes and,
+    per class, ``shots`` support and ``queries`` query drawings, labels in random order;
+    images are 28 x 28 (Lanczos, as MAML), ink 1. The loss is the softmax cross-entropy.
+
+    Args:
+        data_dir: the directory holding the official zips, their folders, or the npz form
+            (``amaml data fetch omniglot`` writes the zips; default ``data/omniglot``).
+        ways, shots, queries: N, K and the query drawings per class (``shots + queries <= 20``).
+        split: ``"maml"`` or ``"alphabet"``.
+        rotate: whether rotated characters are new classes.
+        n_test: test episodes for evaluation (600, as MAML).
+        size: image side after resizing.
+
+    Example:
+        >>> source = OmniglotTasks(data_dir="../shared/data/omniglot", ways=20, shots=1)  # doctest: +SKIP
+    """
+
+    data_dir: str | None = option(None, doc="directory with the official zips, their folders or the npz form")
+    ways: int = option(5, doc="classes per episode (N-way)")
+    shots: int = option(1, doc="support drawings per class (K-shot)")
+    queries: int = option(15, doc="query drawings per class (shots + queries <= 20)")
+    split: Literal["maml", "alphabet"] = option("maml", doc="character split: maml (1100/100/423 shuffled) or alphabet")
+    rotate: bool = option(True, doc="rotations by 90/180/270 degrees are new classes (MAML)")
+    n_test: int = option(600, doc="test episodes of an evaluation (600, as MAML)")
+    size: int = option(28, doc="image side after resizing (28, as MAML)")
+
+    def __post_init__(self) -> None:
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise TypeError(f"`data_dir` must be a path string, got {self.data_dir!r}.")
+        for name in ("ways", "shots", "queries", "n_test", "size"):
+            _validate.positive_int(name, getattr(self, name))
+        if self.ways < 2:
+            raise ValueError(f"`ways` must be at least 2 (an episode classifies), got {self.ways}.")
+        if self.shots + self.queries > 20:
+            raise ValueError(
+                f"`shots` + `queries` ({self.shots} + {self.queries}) must not exceed 20, the drawings per character."
+            )
+        if self.split not in SPLITS:
+            raise ValueError(f"`split` must be one of {', '.join(SPLITS)}, got {self.split!r}.")
+        if not isinstance(self.rotate, bool):
+            raise TypeError(f"`rotate` must be true or false, got {self.rotate!r}.")
+
+    @property
+    def directory(self) -> Path:
+        """Where the images are read from."""
+        return Path(self.data_dir if self.data_dir is not None else "data/omniglot")
+
+    @property
+    def input_dim(self) -> int:
+        return 1  # grey-scale channels
+
+    @property
+    def output_dim(self) -> int:
+        return self.ways
+
+    @property
+    def name(self) -> str:
+        return f"omniglot-{self.ways}w{self.shots}s"
+
+    def check(self, meta_batch: int) -> None:
+        if not any((self.directory / form).exists() for form in FORMS):
+            raise ValueError(
+                f"omniglot: {self.directory} holds none of {', '.join(FORMS)}; run `amaml data fetch omniglot "
+                f"--dir {self.directory}` or put the official images_background.zip and images_evaluation.zip "
+                f"there (or pass tasks.data_dir)."
+            )
+
+    def build(self, key: PRNGKeyArray, dtype) -> OmniglotEpisodes:
+        from ..data import load_omniglot, omniglot_split
+
+        split = omniglot_split(load_omniglot(self.directory, size=self.size), self.split, seed=SPLIT_SEED)
+        classes = len(split.test) * (4 if self.rotate else 1)
+        if classes < self.ways:
+            raise ValueError(f"`ways` ({self.ways}) exceeds the {classes} meta-test classes of {self.directory}.")
+        return OmniglotEpisodes(
+            jnp.asarray(split.train),
+            jnp.asarray(split.test),
+            self.ways,
+            self.queries,
+            self.rotate,
+            self.n_test,
+            jax.random.fold_in(key, 1),
+            dtype,
+        )
+
+    def loss(self, apply_fn) -> losses.LossFn:
+        """Softmax cross-entropy with integer labels (:func:`amaml.losses.cross_entropy`)."""
+        return losses.cross_entropy(apply_fn)
+
+    def test_metric(self) -> None:
+        """Nothing: an unadapted classifier scores chance on episodes with shuffled labels."""
+        return None
