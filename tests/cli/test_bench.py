@@ -92,16 +92,3 @@ def test_conv4_workload_files_hold_conv4_parameters_in_amaml_order(tmp_path):
     assert params["head"]["w"].shape == (64, 20) and (params["head"]["b"] == 0).all()
     assert tasks.support_x.shape == tasks.query_x.shape == (16, 100, 28, 28, 1)
     assert tasks.support_y.dtype.name == "int32" and sorted(set(tasks.query_y[0].tolist())) == list(range(20))
-
-
-def test_bench_runs_the_conv4_omniglot_workload(tmp_path):
-    """One point (a fresh process, ~10 s on 2 CPU cores): the 20-way episode through the CLI's path."""
-    out = tmp_path / "bench"
-    args = ["bench", "--workloads", "conv4-omniglot-20w5s", "--steps", "2", "--methods", "FOMAML"]
-    assert main([*args, "--repeats", "1", "--out", str(out), "--quiet"]) == 0
-    (row,) = json.loads((out / "bench.json").read_text())["rows"]
-    assert (row["workload"], row["method"], row["steps"]) == ("conv4-omniglot-20w5s", "FOMAML", 2)
-    assert row["status"] == "ok" and row["finite"] and row["seconds"] > 0 and row["compiled_bytes"] > 0
-    table = (out / "bench.md").read_text()
-    assert "### conv4-omniglot-20w5s (meta-batch 1, Conv4 64 filters x 4 blocks, 20-way 5-shot" in table
-    assert "| method | K=2 |" in table and "| FOMAML |" in table

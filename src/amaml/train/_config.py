@@ -27,7 +27,7 @@ from ._sections import SGD, AbstractOptimizer, MetaTraining, RunSettings
 from ._sources import AbstractTaskSource, FunctionTasks
 
 SECTIONS = (
-    Section("tasks", "source", TASK_SOURCES, None, "where tasks come from: functions (a synthetic family) or ratings"),
+    Section("tasks", "source", TASK_SOURCES, None, "where tasks come from: functions (synthetic), ratings or omniglot"),
     Section("model", "name", MODELS, None, "the task model"),
     Section("method", "name", METHODS, None, "the meta-gradient method"),
     Section("optimizer", "name", OPTIMIZERS, None, "the meta-optimiser"),
