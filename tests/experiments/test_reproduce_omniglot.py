@@ -9,6 +9,8 @@ from amaml.experiments import OmniglotBudget, reproduce_omniglot, write_omniglot
 from amaml.train import episode_accuracy, load_run
 from omniglot_fixtures import write_tiny_omniglot
 
+pytestmark = pytest.mark.xdist_group("reproduce_omniglot")  # its tests share one training
+
 BUDGET = OmniglotBudget(
     "tiny", ("5w1s",), ("FOMAML",), meta_steps=2, n_test=4, queries=1, meta_batch={5: 2}, filters=4
 )  # first order: the cheapest to compile
