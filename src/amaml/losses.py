@@ -51,13 +51,7 @@ def cross_entropy(apply_fn: ApplyFn) -> LossFn:
 
     def loss_fn(params: PyTree, x: Shaped[Array, "n ..."], y: Int[Array, " n"]) -> Float[Array, ""]:
         logits = apply_fn(params, x)
-        if not jnp.issubdtype(y.dtype, jnp.integer):
-            raise TypeError(f"cross_entropy: the labels `y` must be integers, got {y.dtype}.")
-        if logits.ndim != 2 or logits.shape[0] != y.shape[0] or y.ndim != 1:
-            raise ValueError(
-                f"cross_entropy: expected logits of shape (n, classes) and labels of shape (n,), "
-                f"got {logits.shape} and {y.shape}."
-            )
+        _check_labels("cross_entropy", logits, y)
         log_probs = jax.nn.log_softmax(logits, axis=-1)
         return -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=-1))
 
@@ -80,16 +74,20 @@ def accuracy(apply_fn: ApplyFn) -> Callable[[PyTree, Shaped[Array, "n ..."], Int
 
     def accuracy_fn(params: PyTree, x: Shaped[Array, "n ..."], y: Int[Array, " n"]) -> Float[Array, ""]:
         logits = apply_fn(params, x)
-        if not jnp.issubdtype(y.dtype, jnp.integer):
-            raise TypeError(f"accuracy: the labels `y` must be integers, got {y.dtype}.")
-        if logits.ndim != 2 or logits.shape[0] != y.shape[0] or y.ndim != 1:
-            raise ValueError(
-                f"accuracy: expected logits of shape (n, classes) and labels of shape (n,), "
-                f"got {logits.shape} and {y.shape}."
-            )
+        _check_labels("accuracy", logits, y)
         if not jnp.issubdtype(logits.dtype, jnp.floating):
             raise TypeError(f"accuracy: the model's logits must be floating point, got {logits.dtype}.")
         hits = jnp.argmax(logits, axis=-1).astype(y.dtype) == y
         return jnp.mean(hits.astype(logits.dtype))
 
     return accuracy_fn
+
+
+def _check_labels(name: str, logits: Array, y: Array) -> None:
+    """Integer labels ``(n,)`` for logits ``(n, classes)``: one clear error otherwise."""
+    if not jnp.issubdtype(y.dtype, jnp.integer):
+        raise TypeError(f"{name}: the labels `y` must be integers, got {y.dtype}.")
+    if logits.ndim != 2 or logits.shape[0] != y.shape[0] or y.ndim != 1:
+        raise ValueError(
+            f"{name}: expected logits of shape (n, classes) and labels of shape (n,), got {logits.shape} and {y.shape}."
+        )
