@@ -40,7 +40,7 @@ def _check_dtype(name: str, tree: PyTree, dtype) -> None:
 
 def _check_rates(rates: PyTree, init: PyTree, dtype) -> None:
     init_leaves, init_tree = jax.tree_util.tree_flatten(init)
-    rate_leaves, rate_tree = jax.tree_util.tree_flatten(rates)
+    rate_tree = jax.tree_util.tree_structure(rates)
     if rate_tree != init_tree:
         raise ValueError(
             f"`rates` must have the pytree structure of `init` (one leaf per parameter leaf), got {rate_tree} "

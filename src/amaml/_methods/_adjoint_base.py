@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree
 
 from .. import _validate
 from .._checkpoints import CheckpointPlan, Checkpoints, node_bytes, plan, resolve_checkpoints
 from .._fields import option
-from .._flow import FlatLoss, FlatMeta, GradientFlow, meta_objective
+from .._flow import FlatLoss, FlatMeta, GradientFlow
 from .._solvers import AbstractSolver
 from .._sweep import Node, forward_and_sweep
 from .._task import Task
-from ._base import SOLVERS, AbstractMetaMethod
+from ._base import SOLVERS, AbstractMetaMethod, meta_loss_gradient
 
 BackwardStep = Callable[[GradientFlow, Any, Node, Node], Any]
 """``(flow, carry, node_j, node_{j+1}) -> carry`` over one step, from ``t_{j+1}`` to ``t_j``."""
@@ -110,20 +109,13 @@ class AbstractAdjointMethod(AbstractMetaMethod):
         """
         theta = meta.theta
         flow = self.flow(loss, meta, task.support_x, task.support_y)
-        objective = meta_objective(loss, task.query_x, task.query_y, self.meta_prox)
         solver, h = self.inner_solver, self.inner_step(meta)
 
         def forward_step(u):
             return solver.step(flow.stage_field, u, h)
 
         def terminal(u_final):
-            if meta.context_out is None:
-                value, (adjoint, explicit) = jax.value_and_grad(objective, argnums=(0, 1))(u_final, theta)
-                context = None
-            else:
-                value, (adjoint, explicit, context) = jax.value_and_grad(objective, argnums=(0, 1, 2))(
-                    u_final, theta, meta.context_out
-                )
+            value, adjoint, explicit, context = meta_loss_gradient(loss, meta, task, u_final, self.meta_prox)
             slope = None if meta.horizon is None else jnp.vdot(adjoint, flow.vector_field(u_final))
             return Terminal(value, context, slope), init_carry(adjoint, explicit)
 
@@ -135,16 +127,6 @@ class AbstractAdjointMethod(AbstractMetaMethod):
         return forward_and_sweep(
             forward_step, flow.vector_field, step, terminal, theta, self.steps, scheme, keep, self.unroll
         )
-
-
-def zeros_or_none(tree: PyTree | None) -> PyTree | None:
-    """Zeros shaped like ``tree`` (an accumulator's start), or ``None`` for a field not learned."""
-    return None if tree is None else jax.tree_util.tree_map(jnp.zeros_like, tree)
-
-
-def add_or_none(total: PyTree | None, term: PyTree | None) -> PyTree | None:
-    """``total + term`` leafwise; ``None`` stays ``None``."""
-    return None if total is None else jax.tree_util.tree_map(jnp.add, total, term)
 
 
 def prox_option():

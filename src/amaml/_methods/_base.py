@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import abc
 
-from jaxtyping import Array, Float
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PyTree
 
 from .. import _validate
 from .._fields import option
@@ -102,6 +104,33 @@ class AbstractMetaMethod(abc.ABC):
     @abc.abstractmethod
     def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task) -> tuple[Float[Array, ""], FlatMeta]:
         """The meta-loss of one (unbatched) task and the method's gradient of it, every field set in ``meta``."""
+
+
+def meta_loss_gradient(loss: FlatLoss, meta: FlatMeta, task: Task, u_final: Float[Array, " P"], prox: float):
+    r"""The meta-loss at ``u_final`` and its partial derivatives, ``u_K`` held fixed in each.
+
+    For :math:`J(u_K, \theta, c) = L_\mathrm{val}(u_K; c) + \tfrac\lambda2\lVert u_K - \theta\rVert^2`
+    (``prox`` = :math:`\lambda`, ``c`` = ``meta.context_out``) returns
+    ``(J, dJ/du_K, dJ/dtheta, dJ/dc)``, the last ``None`` without a context.
+    """
+    objective = meta_objective(loss, task.query_x, task.query_y, prox)
+    if meta.context_out is None:
+        value, (adjoint, explicit) = jax.value_and_grad(objective, argnums=(0, 1))(u_final, meta.theta)
+        return value, adjoint, explicit, None
+    value, (adjoint, explicit, context) = jax.value_and_grad(objective, argnums=(0, 1, 2))(
+        u_final, meta.theta, meta.context_out
+    )
+    return value, adjoint, explicit, context
+
+
+def zeros_or_none(tree: PyTree | None) -> PyTree | None:
+    """Zeros shaped like ``tree`` (an accumulator's start, or a field with no first-order gradient), or ``None``."""
+    return None if tree is None else jax.tree_util.tree_map(jnp.zeros_like, tree)
+
+
+def add_or_none(total: PyTree | None, term: PyTree | None) -> PyTree | None:
+    """``total + term`` leafwise; ``None`` stays ``None``."""
+    return None if total is None else jax.tree_util.tree_map(jnp.add, total, term)
 
 
 def steps_option():

@@ -19,9 +19,8 @@ from ._adjoint_base import (
     checkpoints_option,
     memory_budget_option,
     prox_option,
-    zeros_or_none,
 )
-from ._base import ALL_FIELDS, SOLVERS, step_size_option, steps_option, unroll_option
+from ._base import ALL_FIELDS, SOLVERS, step_size_option, steps_option, unroll_option, zeros_or_none
 
 
 @final

@@ -17,13 +17,11 @@ from .._sweep import Node
 from .._task import Task
 from ._adjoint_base import (
     AbstractAdjointMethod,
-    add_or_none,
     checkpoints_option,
     memory_budget_option,
     prox_option,
-    zeros_or_none,
 )
-from ._base import ALL_FIELDS, SOLVERS, step_size_option, steps_option, unroll_option
+from ._base import ALL_FIELDS, SOLVERS, add_or_none, step_size_option, steps_option, unroll_option, zeros_or_none
 
 
 @final

@@ -5,13 +5,20 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, final
 
-import jax
 import jax.numpy as jnp
 
-from .._flow import FlatLoss, FlatMeta, meta_objective
+from .._flow import FlatLoss, FlatMeta
 from .._solvers import AbstractSolver, Euler
 from .._task import Task
-from ._base import ALL_FIELDS, AbstractMetaMethod, step_size_option, steps_option, unroll_option
+from ._base import (
+    ALL_FIELDS,
+    AbstractMetaMethod,
+    meta_loss_gradient,
+    step_size_option,
+    steps_option,
+    unroll_option,
+    zeros_or_none,
+)
 
 
 @final
@@ -50,22 +57,11 @@ class FOMAML(AbstractMetaMethod):
 
     def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
         u_final = self.adapt(loss, meta, task.support_x, task.support_y)
-        value, adjoint, context = query_gradient(loss, meta, task, u_final)
+        value, adjoint, _, context = meta_loss_gradient(loss, meta, task, u_final, 0.0)
         moved = u_final - meta.theta
         rates = None if meta.rates is None else adjoint * moved / meta.rates
         horizon = None if meta.horizon is None else jnp.vdot(adjoint, moved) / meta.horizon
-        no_inner = None if meta.context_in is None else jax.tree_util.tree_map(jnp.zeros_like, meta.context_in)
-        return value, FlatMeta(adjoint, rates, horizon, no_inner, context)
-
-
-def query_gradient(loss: FlatLoss, meta: FlatMeta, task: Task, u_final):
-    """The query loss at ``u_final``, its gradient there and its explicit context gradient (or ``None``)."""
-    objective = meta_objective(loss, task.query_x, task.query_y, 0.0)
-    if meta.context_out is None:
-        value, adjoint = jax.value_and_grad(objective)(u_final, meta.theta)
-        return value, adjoint, None
-    value, (adjoint, context) = jax.value_and_grad(objective, argnums=(0, 2))(u_final, meta.theta, meta.context_out)
-    return value, adjoint, context
+        return value, FlatMeta(adjoint, rates, horizon, zeros_or_none(meta.context_in), context)
 
 
 @final
@@ -112,7 +108,6 @@ class Reptile(AbstractMetaMethod):
         if meta.context_out is None:
             value, context = loss(u_final, task.query_x, task.query_y), None
         else:
-            value, _, context = query_gradient(loss, meta, task, u_final)
-        no_inner = None if meta.context_in is None else jax.tree_util.tree_map(jnp.zeros_like, meta.context_in)
+            value, _, _, context = meta_loss_gradient(loss, meta, task, u_final, 0.0)
         direction = (meta.theta - u_final) / (self.steps * self.inner_step(meta))
-        return value, FlatMeta(direction, context_in=no_inner, context_out=context)
+        return value, FlatMeta(direction, context_in=zeros_or_none(meta.context_in), context_out=context)

@@ -15,8 +15,7 @@ from .._fields import option
 from .._flow import FlatLoss, FlatMeta
 from .._solvers import AbstractSolver, Euler
 from .._task import Task
-from ._base import AbstractMetaMethod, step_size_option, steps_option, unroll_option
-from .first_order import query_gradient
+from ._base import AbstractMetaMethod, meta_loss_gradient, step_size_option, steps_option, unroll_option
 
 
 def conjugate_gradient(
@@ -97,7 +96,7 @@ class IMAML(AbstractMetaMethod):
     def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
         flow = self.flow(loss, meta, task.support_x, task.support_y)
         u_final = self.adapt(loss, meta, task.support_x, task.support_y)
-        value, outer, context_out = query_gradient(loss, meta, task, u_final)
+        value, outer, _, context_out = meta_loss_gradient(loss, meta, task, u_final, 0.0)
         # (I + H / lambda) v: flow.hvp includes +lambda v, so divide (H + lambda I) v by lambda.
         grad = conjugate_gradient(lambda v: flow.hvp(u_final, v) / self.prox, outer, self.cg_steps)
         # du*/dphi = -(H + lambda I)^{-1} M, and (H + lambda I)^{-1} outer = grad / lambda.

@@ -79,18 +79,13 @@ def load_workload(path, dtype: str):
     if model == "conv4":
         channels, filters, blocks, ways = sizes
         conv4 = amaml.models.Conv4(filters=filters, blocks=blocks)
-        # the layout only (no random draws to compile): theta fills the leaves in ravel_pytree's order
-        template = jax.eval_shape(lambda: conv4.init(jax.random.key(0), channels, ways, jnp.dtype(dtype)))
-        leaves, treedef = jax.tree_util.tree_flatten(template)
-        sizes = [int(np.prod(leaf.shape)) for leaf in leaves]
-        if theta.shape != (sum(sizes),):
-            raise ValueError(f"{path}: theta has shape {theta.shape}, Conv4 needs ({sum(sizes)},).")
-        chunks = np.split(theta, np.cumsum(sizes)[:-1])
-        params = treedef.unflatten([jnp.asarray(c.reshape(leaf.shape)) for c, leaf in zip(chunks, leaves)])
-        return params, tasks, amaml.losses.cross_entropy(conv4.apply)
-    template = amaml.models.mlp_init(jax.random.key(0), sizes, jnp.dtype(dtype))
-    params = ravel_pytree(template)[1](jnp.asarray(theta))
-    return params, tasks, amaml.losses.mse(amaml.models.mlp_apply)
+        template = conv4.init(jax.random.key(0), channels, ways, jnp.dtype(dtype))
+        loss = amaml.losses.cross_entropy(conv4.apply)
+    else:
+        template = amaml.models.mlp_init(jax.random.key(0), sizes, jnp.dtype(dtype))
+        loss = amaml.losses.mse(amaml.models.mlp_apply)
+    # theta fills the template's leaves in ravel_pytree's order (unravel checks its length)
+    return ravel_pytree(template)[1](jnp.asarray(theta)), tasks, loss
 
 
 def measure(args) -> dict:

@@ -13,6 +13,7 @@ from jaxtyping import Array, PRNGKeyArray
 from .. import _validate, losses
 from .._fields import option
 from .._task import Task
+from ..data import load_omniglot, omniglot_split, sample_episodes
 from ..tasks import AbstractMetaDataset
 from ._sources import AbstractTaskSource
 
@@ -43,13 +44,9 @@ class OmniglotEpisodes(AbstractMetaDataset):
     dtype: object
 
     def sample(self, key: PRNGKeyArray, batch: int, shots: int, queries: int) -> Task:
-        from ..data import sample_episodes
-
         return sample_episodes(self.train, key, batch, self.ways, shots, queries, self.rotate, dtype=self.dtype)
 
     def test_tasks(self, shots: int) -> Task:
-        from ..data import sample_episodes
-
         return jax.jit(
             lambda images, key: sample_episodes(
                 images, key, self.n_test, self.ways, shots, self.queries, self.rotate, dtype=self.dtype
@@ -133,8 +130,6 @@ class OmniglotTasks(AbstractTaskSource):
             )
 
     def build(self, key: PRNGKeyArray, dtype) -> OmniglotEpisodes:
-        from ..data import load_omniglot, omniglot_split
-
         split = omniglot_split(load_omniglot(self.directory, size=self.size), self.split, seed=SPLIT_SEED)
         classes = len(split.test) * (4 if self.rotate else 1)
         if classes < self.ways:

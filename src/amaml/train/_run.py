@@ -210,7 +210,9 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
         metric_name, metric_fn = metric
         test_tasks = parts.dataset.test_tasks(config.tasks.shots)
         at_init = jax.jit(lambda p: metric_fn(parts.model.apply, parts.model_params(p), test_tasks))
-    inner = jax.jit(inner_statistics)
+    # Only a run that learns a horizon or rates records them: no extra dispatch per update otherwise.
+    learned = isinstance(params, MetaParams) and (params.horizon is not None or params.rates is not None)
+    inner = jax.jit(inner_statistics) if learned else None
 
     done, meta_loss, saved = start, None, start
     with _stop_on_sigint() as stop:
@@ -240,7 +242,9 @@ def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, m
                     )
                 params, opt_state, done = result.params, result.opt_state, step + 1
                 meta_loss = float(result.meta_loss)
-                record = {"step": done, "meta_loss": meta_loss, **{k: float(v) for k, v in inner(params).items()}}
+                record = {"step": done, "meta_loss": meta_loss}
+                if inner is not None:  # one transfer for all the statistics
+                    record.update((k, float(v)) for k, v in jax.device_get(inner(params)).items())
                 if meta.skip_diverged:
                     record["diverged_tasks"] = int(result.diverged.sum())
                 if metric is not None and (done % config.run.eval_every == 0 or done == total):
