@@ -45,6 +45,15 @@ def test_default_model_on_omniglot_shapes_and_its_parameter_count():
     assert abs(float(jnp.var(params["blocks"][1]["w"])) - 2 / (9 * 64)) < 0.1 * 2 / (9 * 64)
 
 
+@pytest.mark.parametrize("side", [28, 14, 7, 4, 2, 1])
+def test_the_patch_convolution_is_xla_s_strided_same_convolution(side):
+    """Odd sides have SAME padding at the end only (7 -> 4); the patches must line up with it."""
+    x = images(side, 3, side=side, channels=3)
+    w = jnp.asarray(np.random.default_rng(1).normal(size=(3, 3, 3, 5)))
+    expected = jax.lax.conv_general_dilated(x, w, (2, 2), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    np.testing.assert_allclose(_conv4.convolution(x, w), expected, rtol=1e-12, atol=1e-12)
+
+
 def test_batch_norm_uses_the_statistics_of_the_batch_it_is_given(tiny_params):
     x = images(0, 5)
     params = tiny_params

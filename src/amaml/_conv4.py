@@ -10,7 +10,6 @@ from . import _validate
 
 Block = dict[str, Array]
 EPS = 1e-5  # inside the square root of the batch variance
-DIMENSIONS = ("NHWC", "HWIO", "NHWC")
 
 
 def init(
@@ -56,12 +55,25 @@ def convolution(x: Float[Array, "n h w c_in"], w: Float[Array, "3 3 c_in c"]) ->
 
     Equal to ``lax.conv_general_dilated(x, w, (2, 2), "SAME")`` to rounding. Why patches: on
     CPU, XLA runs a convolution's weight gradient inside ``lax.scan`` (every inner loop here)
-    tens of times slower than outside one; the patch matmul does not have that problem (a
-    second-order MAML update of Conv4 over 5 inner steps: about 4x faster on 2 CPU cores).
-    The patches' features are ordered channel-major, ``(c_in, kh, kw)``.
+    tens of times slower than outside one. Why strided slices for the patches rather than
+    ``lax.conv_general_dilated_patches``: the transpose of a slice is a pad, while that of the
+    patch convolution is another convolution; on 2 CPU cores the gradient of Conv4 over 320
+    images takes 0.15 s against 0.62 s, a second-order MAML update (K=1, meta-batch 32) 0.31 s
+    against 0.72 s. The patches' features are ordered ``(kh, kw, c_in)``, as ``w.reshape``.
     """
-    patches = jax.lax.conv_general_dilated_patches(x, (3, 3), (2, 2), "SAME", dimension_numbers=DIMENSIONS)
-    return jnp.einsum("nhwk,ko->nhwo", patches, jnp.transpose(w, (2, 0, 1, 3)).reshape(-1, w.shape[-1]))
+    n, height, width, channels = x.shape
+    out_h, out_w = -(-height // 2), -(-width // 2)
+    pad_h, pad_w = (
+        max(2 * out_h + 1 - height, 0),
+        max(2 * out_w + 1 - width, 0),
+    )  # SAME: the extra row/column at the end
+    padded = jnp.pad(x, ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)))
+    taps = [
+        jax.lax.slice(padded, (0, i, j, 0), (n, i + 2 * out_h - 1, j + 2 * out_w - 1, channels), (1, 2, 2, 1))
+        for i in range(3)
+        for j in range(3)
+    ]
+    return jnp.einsum("nhwk,ko->nhwo", jnp.concatenate(taps, axis=-1), w.reshape(-1, w.shape[-1]))
 
 
 def block(params: Block, x: Float[Array, "n h w c_in"]) -> Float[Array, "n h2 w2 c"]:

@@ -4,6 +4,8 @@ Benchmarks are not tests: nothing here asserts a time or a memory size.
 """
 
 import json
+import re
+import sys
 
 from amaml.cli import main
 
@@ -18,7 +20,7 @@ def test_bench_writes_json_markdown_and_plots(tmp_path, capsys):
             "--steps",
             "1,3",
             "--methods",
-            "A-MAML euler/euler,MAML-1,FOMAML",
+            "A-MAML euler/euler,MAML-1",
             "--repeats",
             "1",
             "--out",
@@ -32,9 +34,7 @@ def test_bench_writes_json_markdown_and_plots(tmp_path, capsys):
     assert measured == {
         ("A-MAML euler/euler", 1),
         ("A-MAML euler/euler", 3),
-        ("MAML-1", 1),
-        ("FOMAML", 1),
-        ("FOMAML", 3),
+        ("MAML-1", 1),  # MAML-1 is the one-step MAML: not measured at K=3
     }
     assert all(r["status"] == "ok" and r["seconds"] > 0 and r["peak_rss_bytes"] > 0 for r in result["rows"])
     table = (out / "bench.md").read_text()
@@ -67,7 +67,8 @@ def test_bench_records_plans_over_the_memory_limit_as_oom(tmp_path):
     )
     (row,) = json.loads((out / "bench.json").read_text())["rows"]
     assert row["status"] == "oom" and "GiB" in row["reason"]
-    assert "| MAML | OOM |" in (out / "bench.md").read_text()
+    # the plan that did not fit is shown beside why it was not run
+    assert re.search(r"\| MAML \| [0-9.]+ \(OOM\) \|", (out / "bench.md").read_text())
 
 
 def test_bench_rejects_unknown_names(capsys):
@@ -92,3 +93,20 @@ def test_conv4_workload_files_hold_conv4_parameters_in_amaml_order(tmp_path):
     assert params["head"]["w"].shape == (64, 20) and (params["head"]["b"] == 0).all()
     assert tasks.support_x.shape == tasks.query_x.shape == (16, 100, 28, 28, 1)
     assert tasks.support_y.dtype.name == "int32" and sorted(set(tasks.query_y[0].tolist())) == list(range(20))
+
+
+def test_a_measurement_stopped_for_time_keeps_its_compiled_plan():
+    """The worker prints its plan after compiling; a timeout afterwards still records the memory."""
+    from amaml.experiments._bench import _worker
+    from amaml.experiments._bench_report import markdown
+
+    planned = json.dumps({"compiled_bytes": 3 * 2**20, "status": "planned"})
+    slow = [sys.executable, "-c", f"import time; print({planned!r}, flush=True); time.sleep(60)"]
+    row = _worker(slow, timeout=5)
+    assert row["status"] == "timeout" and row["compiled_bytes"] == 3 * 2**20
+    silent = _worker([sys.executable, "-c", "import time; time.sleep(60)"], timeout=2)
+    assert silent["status"] == "timeout" and "compiled_bytes" not in silent
+    measured = {"status": "ok", "seconds": 0.005, "compiled_bytes": 2**20}
+    rows = [{"workload": "w", "method": "MAML", "steps": k, **r} for k, r in ((10, measured), (100, row))]
+    table = markdown({"rows": rows, "checks": {}}, "# header", "float32")
+    assert "| MAML | 5.0 | TIMEOUT |" in table and "| MAML | 1.0 | 3.0 (TIMEOUT) |" in table

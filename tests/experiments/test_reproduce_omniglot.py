@@ -12,7 +12,7 @@ from omniglot_fixtures import write_tiny_omniglot
 pytestmark = pytest.mark.xdist_group("reproduce_omniglot")  # its tests share one training
 
 BUDGET = OmniglotBudget(
-    "tiny", ("5w1s",), ("FOMAML",), meta_steps=2, n_test=4, queries=1, meta_batch={5: 2}, filters=4
+    "tiny", ("5w1s",), ("FOMAML",), meta_steps=2, n_test=4, test_queries=1, meta_batch={5: 2}, filters=4
 )  # first order: the cheapest to compile
 
 

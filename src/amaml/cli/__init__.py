@@ -10,6 +10,7 @@ Commands::
     amaml reproduce cf --dataset movielens-100k [--budget standard] [--features onehot] [--out DIR]
     amaml reproduce inner-loop --budget {quick,standard} [--out DIR]
     amaml reproduce omniglot --budget {quick,standard,paper} [--data-dir DIR] [--out DIR]
+    amaml reproduce omniglot-horizon --budget {quick,standard,paper} [--data-dir DIR] [--out DIR]
     amaml data fetch {movielens-100k,movielens-1m,jester-1,omniglot} [--dir DIR]
     amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch] [--out DIR]
     amaml scaling [--devices 1,2,4,8] [--batch 16] [--method A-MAML] [--steps 100] [--out DIR]
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_commands.cmd_eval)
 
     p = sub.add_parser("reproduce", help="run one of the paper's experiments and write a report")
-    p.add_argument("experiment", help="synthetic, cf, inner-loop or omniglot")
+    p.add_argument("experiment", help="synthetic, cf, inner-loop, omniglot or omniglot-horizon")
     p.add_argument("--budget", help="quick, standard or paper (default quick; cf: quick|standard, default standard)")
     p.add_argument("--dataset", help="cf: movielens-100k, movielens-1m or jester-1")
     p.add_argument("--data-dir", help="the data's directory (default data/DATASET, data/omniglot)")

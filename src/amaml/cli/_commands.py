@@ -109,51 +109,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .._registry import Registry
+    from ..experiments import REPRODUCTIONS, reproduce_and_report
 
-    runs = dict(synthetic=_reproduce_synthetic, cf=_reproduce_cf, omniglot=_reproduce_omniglot)
-    return Registry("experiment", {**runs, "inner-loop": _reproduce_inner}).lookup(args.experiment)(args)
-
-
-def _reproduce_synthetic(args: argparse.Namespace) -> int:
-    from ..experiments import BUDGETS
-
-    budget = BUDGETS.lookup(args.budget or "quick")
-    _enable_x64_if_needed(budget.dtype)
-    from ..experiments import reproduce_synthetic, write_synthetic_report
-
-    out = Path(args.out or f"results/synthetic/{budget.name}")
-    return _write_report(args, budget, out, reproduce_synthetic, write_synthetic_report, "the panel figures")
-
-
-def _reproduce_inner(args: argparse.Namespace) -> int:
-    _enable_x64_if_needed("float64")
-    from ..experiments import INNER_BUDGETS, reproduce_inner, write_inner_report
-
-    budget = INNER_BUDGETS.lookup(args.budget or "quick")
-    out = Path(args.out or f"results/inner-loop/{budget.name}")
-    return _write_report(args, budget, out, reproduce_inner, write_inner_report, "curves.png")
-
-
-def _reproduce_omniglot(args: argparse.Namespace) -> int:
-    _enable_x64_if_needed("float64")  # the gradient-error study; the runs themselves are float32
-    from functools import partial
-
-    from ..experiments import OMNIGLOT_BUDGETS, reproduce_omniglot, write_omniglot_report
-
-    budget = OMNIGLOT_BUDGETS.lookup(args.budget or "quick")
-    data = Path(args.data_dir or "data/omniglot")
-    out = Path(args.out or f"results/omniglot/{budget.name}")
-    write = partial(write_omniglot_report, data_dir=data)
-    return _write_report(args, budget, out, partial(reproduce_omniglot, data_dir=data), write, "curves.png")
-
-
-def _write_report(args: argparse.Namespace, budget, out: Path, reproduce, write, figures: str) -> int:
-    """Run an experiment at ``budget`` into ``out``, write its report and print it."""
-    from ..experiments import reproduce_and_report
-
+    if Registry("experiment", {**REPRODUCTIONS, "cf": None}).lookup(args.experiment) is None:
+        return _reproduce_cf(args)
+    spec = REPRODUCTIONS[args.experiment]
+    budget = spec.budgets.lookup(args.budget or "quick")
+    _enable_x64_if_needed("float64" if spec.float64 or (spec.float64 is None and budget.dtype == "float64") else "")
+    out = Path(args.out or f"{spec.results}/{budget.name}")
+    reproduce, write = spec.bound(args.data_dir)
     path = reproduce_and_report(reproduce, write, budget, out, args.command_line, RunProgress(args.quiet, leave=False))
     print(path.read_text())
-    print(f"wrote {path} and {figures} in {out}")
+    print(f"wrote {path} and {spec.figures} in {out}")
     return 0
 
 

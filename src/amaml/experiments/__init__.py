@@ -8,6 +8,9 @@
   loop (rates, a horizon, a shared body) at equal budgets (budgets :data:`INNER_BUDGETS`);
 - :func:`reproduce_omniglot` + :func:`write_omniglot_report`: Omniglot N-way K-shot accuracy of
   every method beside the published numbers (budgets :data:`OMNIGLOT_BUDGETS`);
+- :func:`reproduce_horizon` + :func:`write_horizon_report`: long inner loops on Omniglot 20-way
+  5-shot, head-only adaptation up to K = 1000 and a learned horizon (budgets :data:`HORIZON_BUDGETS`);
+- :data:`REPRODUCTIONS`: every experiment above but ``cf``, by the name ``amaml reproduce`` takes;
 - :func:`run_bench` + :func:`write_bench_report`: time and memory per meta-update against
   the number of inner steps, one fresh process per point (workloads :data:`WORKLOADS`);
 - :func:`run_scaling` + :func:`write_scaling_report`: meta-updates per second against devices.
@@ -25,6 +28,10 @@ from ._cf import CF_BUDGETS as CF_BUDGETS
 from ._cf import CFBudget as CFBudget
 from ._cf import reproduce_cf as reproduce_cf
 from ._cf_report import write_cf_report as write_cf_report
+from ._horizon import HORIZON_BUDGETS as HORIZON_BUDGETS
+from ._horizon import HorizonBudget as HorizonBudget
+from ._horizon import reproduce_horizon as reproduce_horizon
+from ._horizon_report import write_horizon_report as write_horizon_report
 from ._inner import INNER_BUDGETS as INNER_BUDGETS
 from ._inner import VARIANTS as INNER_VARIANTS
 from ._inner import InnerBudget as InnerBudget
@@ -37,6 +44,8 @@ from ._omniglot_report import write_omniglot_report as write_omniglot_report
 from ._report import git_commit as git_commit
 from ._report import header as header
 from ._report import reproduce_and_report as reproduce_and_report
+from ._reproductions import REPRODUCTIONS as REPRODUCTIONS
+from ._reproductions import Reproduction as Reproduction
 from ._scaling import run_scaling as run_scaling
 from ._scaling import write_outputs as write_scaling_report
 from ._synthetic import BUDGETS as BUDGETS
@@ -48,6 +57,10 @@ from ._synthetic_report import write_report as write_synthetic_report
 __all__ = [
     "BUDGETS",
     "CF_BUDGETS",
+    "HORIZON_BUDGETS",
+    "HorizonBudget",
+    "REPRODUCTIONS",
+    "Reproduction",
     "INNER_BUDGETS",
     "OMNIGLOT_BUDGETS",
     "OmniglotBudget",
@@ -63,6 +76,7 @@ __all__ = [
     "header",
     "reproduce_and_report",
     "reproduce_cf",
+    "reproduce_horizon",
     "reproduce_inner",
     "reproduce_omniglot",
     "reproduce_synthetic",
@@ -70,6 +84,7 @@ __all__ = [
     "run_scaling",
     "write_bench_report",
     "write_cf_report",
+    "write_horizon_report",
     "write_inner_report",
     "write_omniglot_report",
     "write_scaling_report",

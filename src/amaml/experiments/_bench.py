@@ -214,8 +214,10 @@ def torch_command(data: Path, steps: int, repeats: int, *extra: str) -> list[str
 def _worker(command: list[str], timeout: float, env: dict[str, str] | None = None) -> dict:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        return {"status": "timeout", "reason": f"over {timeout:.0f} s"}
+    except subprocess.TimeoutExpired as stopped:  # keep the compiled plan the worker printed, if it got that far
+        output = stopped.stdout.decode() if isinstance(stopped.stdout, bytes) else stopped.stdout or ""
+        planned = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+        return {**(planned[-1] if planned else {}), "status": "timeout", "reason": f"over {timeout:.0f} s"}
     if done.returncode != 0:
         killed = done.returncode < 0 or done.returncode == 137
         tail = (done.stderr.strip().splitlines() or ["?"])[-1][:200]

@@ -12,10 +12,11 @@ from ._report import atomic_write_figure, atomic_write_text
 def _cell(row: dict | None, key: str, scale: float, fmt: str) -> str:
     if row is None:
         return ""
-    if row.get("status") != "ok":
-        return row.get("status", "?").upper()
-    value = row.get(key)
-    return "" if value is None else format(value * scale, fmt)
+    value, status = row.get(key), row.get("status", "?")
+    if status == "ok":
+        return "" if value is None else format(value * scale, fmt)
+    # the plan of a measurement stopped for memory or time is still known: show it beside why
+    return status.upper() if value is None else f"{format(value * scale, fmt)} ({status.upper()})"
 
 
 def markdown(result: dict, header_text: str, dtype: str) -> str:
@@ -26,7 +27,8 @@ def markdown(result: dict, header_text: str, dtype: str) -> str:
         "jitted meta-updates (optimiser included), compile time excluded and listed separately. "
         "Peak RSS is the whole process (Python, XLA, data); compiled MB is XLA's own plan for "
         "the meta-update (temporaries, arguments, outputs). OOM: the plan exceeds the memory "
-        "limit, or the process was killed.\n",
+        "limit, or the process was killed; TIMEOUT: the measurement ran past the time limit per "
+        "point (its compiled plan, when it got that far, is still shown).\n",
     ]
     for workload in dict.fromkeys(r["workload"] for r in rows):
         wrows = [r for r in rows if r["workload"] == workload]

@@ -1,9 +1,11 @@
 """One benchmark measurement in a fresh process: ``python -m amaml.experiments._bench_worker ...``.
 
-Prints one JSON line: seconds per jitted meta-update (median of repeats, compile excluded
-and reported separately), XLA's compiled memory estimate, the process's peak RSS and, on
-an accelerator, the device's peak bytes in use. A configuration whose compiled memory
-estimate exceeds ``--memory-limit-gb`` is reported as out of memory without running it.
+Prints two JSON lines: after compiling, the plan (XLA's compiled memory estimate, the
+checkpointing plan, compile seconds), so that a measurement stopped for time still records
+its memory; then the result: seconds per jitted meta-update (median of repeats, compile
+excluded), the process's peak RSS and, on an accelerator, the device's peak bytes in use. A
+configuration whose compiled memory estimate exceeds ``--memory-limit-gb`` is reported as
+out of memory without running it.
 """
 
 from __future__ import annotations
@@ -144,6 +146,7 @@ def measure(args) -> dict:
             "status": "oom",
             "reason": f"XLA plans {estimate / 2**30:.1f} GiB > {args.memory_limit_gb} GiB",
         }
+    print(json.dumps({**result, "status": "planned"}), flush=True)
     try:
         params, opt_state, value, _ = compiled(params, opt_state, tasks)  # warm-up
         jax.block_until_ready(value)

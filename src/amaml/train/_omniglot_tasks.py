@@ -29,7 +29,8 @@ class OmniglotEpisodes(AbstractMetaDataset):
 
     Attributes:
         train, test: uint8 images ``(characters, 20, size, size)`` (ink 255) of each split.
-        ways, queries, rotate, n_test: the episode protocol (see :class:`OmniglotTasks`).
+        ways, test_queries, rotate, n_test: the episode protocol (see :class:`OmniglotTasks`); training
+            episodes take their query count from the caller (the run's ``tasks.queries``).
         test_key: the key the ``n_test`` test episodes are drawn from (fixed per run).
         dtype: the float dtype of the images handed to the model.
     """
@@ -37,7 +38,7 @@ class OmniglotEpisodes(AbstractMetaDataset):
     train: Array
     test: Array
     ways: int
-    queries: int
+    test_queries: int
     rotate: bool
     n_test: int
     test_key: PRNGKeyArray
@@ -49,7 +50,7 @@ class OmniglotEpisodes(AbstractMetaDataset):
     def test_tasks(self, shots: int) -> Task:
         return jax.jit(
             lambda images, key: sample_episodes(
-                images, key, self.n_test, self.ways, shots, self.queries, self.rotate, dtype=self.dtype
+                images, key, self.n_test, self.ways, shots, self.test_queries, self.rotate, dtype=self.dtype
             )
         )(self.test, self.test_key)
 
@@ -69,7 +70,10 @@ class OmniglotTasks(AbstractTaskSource):
     Args:
         data_dir: the directory holding the official zips, their folders, or the npz form
             (``amaml data fetch omniglot`` writes the zips; default ``data/omniglot``).
-        ways, shots, queries: N, K and the query drawings per class (``shots + queries <= 20``).
+        ways, shots, queries: N, K and the query drawings per class of a training episode
+            (``shots + queries <= 20``; MAML's protocol uses ``queries = shots``).
+        test_queries: query drawings per class of a test episode (default: ``queries``; 15 is
+            the common choice, giving 75 or 300 queries per 5- or 20-way episode).
         split: ``"maml"`` or ``"alphabet"``.
         rotate: whether rotated characters are new classes.
         n_test: test episodes for evaluation (600, as MAML).
@@ -82,7 +86,8 @@ class OmniglotTasks(AbstractTaskSource):
     data_dir: str | None = option(None, doc="directory with the official zips, their folders or the npz form")
     ways: int = option(5, doc="classes per episode (N-way)")
     shots: int = option(1, doc="support drawings per class (K-shot)")
-    queries: int = option(15, doc="query drawings per class (shots + queries <= 20)")
+    queries: int = option(15, doc="query drawings per class of a training episode (shots + queries <= 20)")
+    test_queries: int | None = option(None, doc="query drawings per class of a test episode (default: queries)")
     split: Literal["maml", "alphabet"] = option("maml", doc="character split: maml (1100/100/423 shuffled) or alphabet")
     rotate: bool = option(True, doc="rotations by 90/180/270 degrees are new classes (MAML)")
     n_test: int = option(600, doc="test episodes of an evaluation (600, as MAML)")
@@ -95,14 +100,23 @@ class OmniglotTasks(AbstractTaskSource):
             _validate.positive_int(name, getattr(self, name))
         if self.ways < 2:
             raise ValueError(f"`ways` must be at least 2 (an episode classifies), got {self.ways}.")
-        if self.shots + self.queries > 20:
-            raise ValueError(
-                f"`shots` + `queries` ({self.shots} + {self.queries}) must not exceed 20, the drawings per character."
-            )
+        if self.test_queries is not None:
+            _validate.positive_int("test_queries", self.test_queries)
+        for name in ("queries", "test_queries"):
+            if self.shots + self.episode_queries(name) > 20:
+                raise ValueError(
+                    f"`shots` + `{name}` ({self.shots} + {self.episode_queries(name)}) must not exceed 20, "
+                    "the drawings per character."
+                )
         if self.split not in SPLITS:
             raise ValueError(f"`split` must be one of {', '.join(SPLITS)}, got {self.split!r}.")
         if not isinstance(self.rotate, bool):
             raise TypeError(f"`rotate` must be true or false, got {self.rotate!r}.")
+
+    def episode_queries(self, name: str = "test_queries") -> int:
+        """Query drawings per class of a training (``"queries"``) or test (``"test_queries"``) episode."""
+        value = getattr(self, name)
+        return self.queries if value is None else value
 
     @property
     def directory(self) -> Path:
@@ -138,7 +152,7 @@ class OmniglotTasks(AbstractTaskSource):
             jnp.asarray(split.train),
             jnp.asarray(split.test),
             self.ways,
-            self.queries,
+            self.episode_queries(),
             self.rotate,
             self.n_test,
             jax.random.fold_in(key, 1),

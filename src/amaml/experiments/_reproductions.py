@@ -1,0 +1,70 @@
+"""The reproductions ``amaml reproduce NAME`` runs, one registry: budgets, how to run, how to report."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from .._registry import Registry
+from ._horizon import HORIZON_BUDGETS, reproduce_horizon
+from ._horizon_report import write_horizon_report
+from ._inner import INNER_BUDGETS, reproduce_inner
+from ._inner_report import write_inner_report
+from ._omniglot import OMNIGLOT_BUDGETS, reproduce_omniglot
+from ._omniglot_report import write_omniglot_report
+from ._synthetic import BUDGETS, reproduce_synthetic
+from ._synthetic_report import write_report as write_synthetic_report
+
+
+@dataclasses.dataclass(frozen=True)
+class Reproduction:
+    """One experiment: its budgets, ``reproduce(budget, out, progress=)`` and its report's ``write``.
+
+    ``write(results, budget, out, command, commit)`` writes the report and returns its path.
+
+    Attributes:
+        results: the output directory's parent (``results/NAME``; the budget's name is appended).
+        figures: what the report's figures are called, for the command's last line.
+        float64: whether it needs 64-bit floats (enabled before it runs); ``None``: the budget's ``dtype`` says.
+        data: the default data directory, for experiments that read one (passed as ``data_dir``).
+    """
+
+    budgets: Registry
+    reproduce: Callable
+    write: Callable
+    results: str
+    figures: str
+    float64: bool | None = False
+    data: str | None = None
+
+    def bound(self, data_dir: str | Path | None) -> tuple[Callable, Callable]:
+        """``(reproduce, write)`` with the data directory bound, for experiments that read data."""
+        if self.data is None:
+            return self.reproduce, self.write
+        data = Path(data_dir or self.data)
+        return partial(self.reproduce, data_dir=data), partial(self.write, data_dir=data)
+
+
+REPRODUCTIONS: Registry[Reproduction] = Registry(
+    "experiment",
+    {
+        "synthetic": Reproduction(
+            BUDGETS, reproduce_synthetic, write_synthetic_report, "results/synthetic", "the panel figures", None
+        ),
+        "inner-loop": Reproduction(
+            INNER_BUDGETS, reproduce_inner, write_inner_report, "results/inner-loop", "curves.png", True
+        ),
+        # float64 for the gradient-error study; the runs themselves are float32
+        "omniglot": Reproduction(
+            OMNIGLOT_BUDGETS, reproduce_omniglot, write_omniglot_report, "results/omniglot", "curves.png", True,
+            "data/omniglot",
+        ),
+        "omniglot-horizon": Reproduction(
+            HORIZON_BUDGETS, reproduce_horizon, write_horizon_report, "results/omniglot-horizon", "horizon.png",
+            False, "data/omniglot",
+        ),
+    },
+)  # fmt: skip
+"""Name -> :class:`Reproduction` (``cf`` is separate: it takes a dataset and features)."""
