@@ -49,3 +49,59 @@ def test_accuracy_is_the_argmax_hit_rate_after_the_methods_own_adaptation(reprod
         expected.append(np.mean(np.argmax(logits, -1) == np.asarray(task.query_y)))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
     assert results["5w1s"]["FOMAML"]["accuracy"]["mean"] == pytest.approx(100 * np.mean(expected), abs=1e-4)
+
+
+def test_the_gap_measurements_reuse_the_trained_run(reproduced):
+    """The test-query sweep at the run's own protocol is its reported accuracy; the rest are new episodes."""
+    from amaml.experiments._omniglot_gap import protocol_effects, protocol_section
+
+    results, root, _ = reproduced
+    effects = protocol_effects(root / "out" / "runs" / "5w1s" / "fomaml", queries=(1, 2))
+    reported = results["5w1s"]["FOMAML"]["accuracy"]
+    assert effects["test"][1] == pytest.approx(reported)  # BUDGET has 1 test query per class
+    assert effects["train_queries"] == 1 and effects["episodes"] == BUDGET.n_test
+    assert 0 <= effects["train"]["mean"] <= 100 and effects["test"][2]["episodes"] == BUDGET.n_test
+    text = protocol_section("5w1s", "FOMAML", effects, 98.3)
+    assert "| meta-test | 2 |" in text and "| meta-train | 1 |" in text and "budget-limited" in text
+
+
+@pytest.mark.parametrize(
+    "losses, says",
+    [
+        (np.full(100, np.log(5)), "chance level (ln 5 = 1.609): it did not meta-learn"),
+        (np.geomspace(1.5, 0.1, 100), "still falling, so the run is budget-limited"),
+        (np.r_[np.geomspace(1.5, 0.3, 50), np.full(50, 0.3)], "flat, so more updates alone would not close the gap"),
+    ],
+)
+def test_a_gap_is_explained_from_the_run_s_own_loss_curve(tmp_path, losses, says):
+    from amaml.experiments._omniglot_report import findings
+
+    run = tmp_path / "runs" / "5w1s" / "reptile"
+    run.mkdir(parents=True)
+    (run / "metrics.jsonl").write_text(
+        "".join(f'{{"step": {i + 1}, "meta_loss": {v}}}\n' for i, v in enumerate(losses))
+    )
+    result = {"accuracy": {"mean": 50.0, "ci95": 1.0}, "meta_step": 100, "meta_batch": 8}
+    text = "\n".join(findings({"5w1s": {"Reptile": result}}, BUDGET, tmp_path))
+    assert "45.4 points below the published 95.39%" in text and says in text
+    assert ("carries no meta-learning signal" in text) == says.startswith("chance")
+
+
+def test_imaml_s_stationarity_residual_after_one_step_is_the_closed_form():
+    """One step from theta: u = theta - h g, so grad L(u) + lambda (u - theta) = (I - h H - lambda h I) g."""
+    import jax.numpy as jnp
+
+    from amaml.experiments._omniglot_gap import stationarity_residual
+
+    rng = np.random.default_rng(0)  # float64: tests/conftest.py enables x64
+    x, y = jnp.asarray(rng.normal(size=(1, 12, 3))), jnp.asarray(rng.normal(size=(1, 12)))
+    loss = amaml.losses.mse(lambda p, inputs: inputs @ p["w"])
+    theta = {"w": jnp.asarray(rng.normal(size=3))}
+    method, h, lam = amaml.IMAML(1, 0.1, prox=2.0), 0.1, 2.0
+    g = jax.grad(loss)(theta, x[0], y[0])["w"]
+    hessian = jax.hessian(lambda w: loss({"w": w}, x[0], y[0]))(theta["w"])
+    expected = np.linalg.norm((np.eye(3) - h * hessian - lam * h * np.eye(3)) @ g) / np.linalg.norm(g)
+    task = amaml.Task(x, y, x, y)
+    assert stationarity_residual(method, loss, theta, task) == pytest.approx(expected, rel=1e-10)
+    many = amaml.IMAML(2000, 0.1, prox=2.0)  # converged to the proximal minimiser: the residual vanishes
+    assert stationarity_residual(many, loss, theta, task) < 1e-8

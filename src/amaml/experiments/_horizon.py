@@ -17,10 +17,9 @@ from pathlib import Path
 
 from .._methods import DiscreteAdjoint
 from .._registry import Registry
-from ..models import Conv4
-from ..train import Adam, MetaTraining, OmniglotTasks, Progress, RunConfig, RunSettings, read_metrics
+from ..train import MetaTraining, Progress, RunConfig, read_metrics
 from ._inner import slug
-from ._omniglot import SETTINGS, train_and_score
+from ._omniglot import episode_run, train_and_score
 
 log = logging.getLogger("amaml")
 
@@ -86,24 +85,8 @@ HORIZON_BUDGETS: Registry[HorizonBudget] = Registry(
 
 def horizon_config(budget: HorizonBudget, variant: HorizonVariant, data_dir: str) -> RunConfig:
     """One variant's run: DiscreteAdjoint(K, h) (MAML's exact gradient), Adam 1e-3, float32."""
-    ways, shots = SETTINGS[budget.setting]
-    return RunConfig(
-        tasks=OmniglotTasks(
-            data_dir=data_dir,
-            ways=ways,
-            shots=shots,
-            queries=shots,
-            test_queries=budget.test_queries,
-            n_test=budget.n_test,
-        ),
-        model=Conv4(filters=budget.filters),
-        method=DiscreteAdjoint(variant.steps, budget.step_size),
-        optimizer=Adam(1e-3),
-        meta=MetaTraining(
-            batch=budget.meta_batch, steps=budget.meta_steps, adapt=variant.adapt, horizon=variant.horizon
-        ),
-        run=RunSettings(dtype="float32", eval_every=max(1, budget.meta_steps // 10), checkpoint_every=100),
-    )
+    meta = MetaTraining(batch=budget.meta_batch, steps=budget.meta_steps, adapt=variant.adapt, horizon=variant.horizon)
+    return episode_run(budget.setting, DiscreteAdjoint(variant.steps, budget.step_size), meta, data_dir, budget)
 
 
 def reproduce_horizon(

@@ -124,9 +124,17 @@ OMNIGLOT_BUDGETS: Registry[OmniglotBudget] = Registry(
 
 def run_config(budget: OmniglotBudget, setting: str, label: str, data_dir: str) -> RunConfig:
     """One (setting, method) run; everything but the method and its meta options is shared."""
-    ways, shots = SETTINGS[setting]
+    ways, _ = SETTINGS[setting]
     protocol = budget.protocol(ways)
     build, meta_options = METHODS[label]
+    meta = MetaTraining(batch=protocol.meta_batch, steps=budget.updates(ways), **meta_options)
+    return episode_run(setting, build(protocol.steps, protocol.step_size), meta, data_dir, budget)
+
+
+def episode_run(setting: str, method: AbstractMetaMethod, meta: MetaTraining, data_dir: str, budget) -> RunConfig:
+    """An Omniglot run of Conv4 (``budget.filters``) with Adam 1e-3 in float32; training episodes
+    have ``shots`` queries per class (MAML's protocol), test episodes ``budget.test_queries``."""
+    ways, shots = SETTINGS[setting]
     return RunConfig(
         tasks=OmniglotTasks(
             data_dir=data_dir,
@@ -137,10 +145,10 @@ def run_config(budget: OmniglotBudget, setting: str, label: str, data_dir: str) 
             n_test=budget.n_test,
         ),
         model=Conv4(filters=budget.filters),
-        method=build(protocol.steps, protocol.step_size),
+        method=method,
         optimizer=Adam(1e-3),
-        meta=MetaTraining(batch=protocol.meta_batch, steps=budget.updates(ways), **meta_options),
-        run=RunSettings(dtype="float32", eval_every=max(1, budget.updates(ways) // 10), checkpoint_every=100),
+        meta=meta,
+        run=RunSettings(dtype="float32", eval_every=max(1, meta.steps // 10), checkpoint_every=100),
     )
 
 
