@@ -369,6 +369,9 @@ def test_episodes_are_deterministic_in_the_key_jittable_and_chunked_alike():
     assert all(np.array_equal(a, b) for a, b in zip(first, inside))
     fixed = omniglot_test_episodes(STORED, 3, 7, 3, 1, 2, True, chunk=3)  # chunks of 3, 3 and a padded 1
     assert all(np.array_equal(a, b) for a, b in zip(first, fixed))
+    with jax.enable_x64(False):  # the same episodes whether or not 64-bit types are enabled
+        narrow = draw(jax.random.key(3))
+    assert all(np.array_equal(a, b) for a, b in zip(first, narrow))
 
 
 @pytest.mark.parametrize(

@@ -193,7 +193,8 @@ def _episode(characters, key, ways: int, shots: int, queries: int, rotate: bool,
     n, (_, drawings, height, width) = shots + queries, characters.shape
     # the top entries of iid random bits: a uniform sample without replacement, in uniformly random order
     pool = characters.shape[0] * (4 if rotate else 1)
-    bits = jax.random.bits(key, (pool + ways * drawings,))  # one call: threefry is slow to compile
+    # one call (threefry is slow to compile); uint32 always, so the episodes do not change with x64
+    bits = jax.random.bits(key, (pool + ways * drawings,), jnp.uint32)
     classes = jax.lax.top_k(bits[:pool], ways)[1]
     picks = jax.lax.top_k(bits[pool:].reshape(ways, drawings), n)[1]  # (ways, n)
     chosen = characters[(classes // 4 if rotate else classes)[:, None], picks]  # (ways, n, H, W)
