@@ -1,10 +1,29 @@
 """Test configuration: float64 everywhere; implicit rank promotion and implicit dtype
-promotion are errors (the library promises never to cast silently)."""
+promotion are errors (the library promises never to cast silently).
+
+Compiled programs are shared through JAX's persistent compilation cache in one directory per
+test run (both xdist workers and the CLI subprocesses the tests start): many tests compile the
+same meta-update, and a cached executable is the same program, so results are unchanged.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import jax
 import pytest
 from _pytest.nodeid import coerce_node_id
 
+# xdist starts its workers as children of the controller, which removes the directory at the end
+_RUN = os.getppid() if "PYTEST_XDIST_WORKER" in os.environ else os.getpid()
+_CACHE = Path(tempfile.gettempdir()) / f"amaml-tests-jax-cache-{_RUN}"
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(_CACHE))  # inherited by subprocesses
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+jax.config.update(
+    "jax_persistent_cache_min_compile_time_secs", float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"])
+)
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")
@@ -22,3 +41,9 @@ def pytest_collection_modifyitems(config, items):
         names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks})
         if names and "@" not in item.nodeid:
             item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")
+
+
+def pytest_sessionfinish(session):
+    """The controller (not an xdist worker) removes this run's compilation cache."""
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(_CACHE, ignore_errors=True)

@@ -56,13 +56,21 @@ def test_the_gap_measurements_reuse_the_trained_run(reproduced):
     from amaml.experiments._omniglot_gap import protocol_effects, protocol_section
 
     results, root, _ = reproduced
-    effects = protocol_effects(root / "out" / "runs" / "5w1s" / "fomaml", queries=(1, 2))
+    effects = protocol_effects(root / "out" / "runs" / "5w1s" / "fomaml", queries=(1, 2), test_steps=(1,))
     reported = results["5w1s"]["FOMAML"]["accuracy"]
     assert effects["test"][1] == pytest.approx(reported)  # BUDGET has 1 test query per class
+    assert effects["steps"][1] == pytest.approx(reported) and effects["own_steps"] == 1  # K=1 is the run's own
     assert effects["train_queries"] == 1 and effects["episodes"] == BUDGET.n_test
     assert 0 <= effects["train"]["mean"] <= 100 and effects["test"][2]["episodes"] == BUDGET.n_test
     text = protocol_section("5w1s", "FOMAML", effects, 98.3)
-    assert "| meta-test | 2 |" in text and "| meta-train | 1 |" in text and "budget-limited" in text
+    assert (
+        "| meta-test | 2 | 1 |" in text
+        and text.count("| meta-test | 1 | 1 |") == 2
+        and "| meta-train | 1 | 1 |" in text
+    )
+    assert (
+        "budget-limited" in text and "With 1 inner steps at test time (MAML's code uses 10) instead of 1: +0.00" in text
+    )
 
 
 @pytest.mark.parametrize(

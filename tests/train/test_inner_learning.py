@@ -74,8 +74,11 @@ def test_metrics_record_the_learned_horizon_and_rates_and_resume_bit_identical(t
     assert len({r["horizon"] for r in records}) == 4  # the horizon moves every update
     half = dataclasses.replace(LEARNED, meta=dataclasses.replace(LEARNED.meta, steps=2))
     run(half, tmp_path / "b")
-    resumed = run(LEARNED, tmp_path / "b")
+    events = []
+    resumed = run(LEARNED, tmp_path / "b", progress=events.append)
     assert resumed.trained == 2
+    # the progress label tells this DiscreteAdjoint run from a plain one
+    assert {e.label for e in events} == {"sinusoid: DiscreteAdjoint (adapt=head, rates=leaf, horizon=learned)"}
     np.testing.assert_array_equal(flat(resumed.params), flat(result.params))
 
 

@@ -11,6 +11,7 @@ Commands::
     amaml reproduce inner-loop --budget {quick,standard} [--out DIR]
     amaml reproduce omniglot --budget {quick,standard,paper} [--data-dir DIR] [--out DIR]
     amaml reproduce omniglot-horizon --budget {quick,standard,paper} [--data-dir DIR] [--out DIR]
+    amaml reproduce omniglot-updates --budget {quick,standard,paper} [--data-dir DIR] [--out DIR]
     amaml data fetch {movielens-100k,movielens-1m,jester-1,omniglot} [--dir DIR]
     amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch] [--out DIR]
     amaml scaling [--devices 1,2,4,8] [--batch 16] [--method A-MAML] [--steps 100] [--out DIR]
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_commands.cmd_eval)
 
     p = sub.add_parser("reproduce", help="run one of the paper's experiments and write a report")
-    p.add_argument("experiment", help="synthetic, cf, inner-loop, omniglot or omniglot-horizon")
+    p.add_argument("experiment", help="synthetic, cf, inner-loop, omniglot, omniglot-horizon or omniglot-updates")
     p.add_argument("--budget", help="quick, standard or paper (default quick; cf: quick|standard, default standard)")
     p.add_argument("--dataset", help="cf: movielens-100k, movielens-1m or jester-1")
     p.add_argument("--data-dir", help="the data's directory (default data/DATASET, data/omniglot)")
@@ -88,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_commands.cmd_data)
 
     p = sub.add_parser("bench", help="time and memory per meta-update against the number of inner steps")
-    p.add_argument("--workloads", default="paper,wide", help="comma-separated: paper, paper100, wide")
+    p.add_argument(
+        "--workloads",
+        default="paper,wide",
+        help="comma-separated: paper, paper100, wide, conv4-omniglot-20w5s, conv4-omniglot-20w5s-b16",
+    )
     p.add_argument("--steps", help="comma-separated K values (default: each workload's)")
     p.add_argument("--methods", help="comma-separated benchmark methods (default: each workload's)")
     p.add_argument("--repeats", type=int, default=5)

@@ -10,6 +10,8 @@
   every method beside the published numbers (budgets :data:`OMNIGLOT_BUDGETS`);
 - :func:`reproduce_horizon` + :func:`write_horizon_report`: long inner loops on Omniglot 20-way
   5-shot, head-only adaptation up to K = 1000 and a learned horizon (budgets :data:`HORIZON_BUDGETS`);
+- :func:`reproduce_updates` + :func:`write_updates_report`: one Omniglot method's accuracy against
+  meta-updates, to measure how much of a gap is budget (budgets :data:`UPDATES_BUDGETS`);
 - :data:`REPRODUCTIONS`: every experiment above but ``cf``, by the name ``amaml reproduce`` takes;
 - :func:`run_bench` + :func:`write_bench_report`: time and memory per meta-update against
   the number of inner steps, one fresh process per point (workloads :data:`WORKLOADS`);
@@ -40,6 +42,10 @@ from ._inner_report import write_inner_report as write_inner_report
 from ._omniglot import OMNIGLOT_BUDGETS as OMNIGLOT_BUDGETS
 from ._omniglot import OmniglotBudget as OmniglotBudget
 from ._omniglot import reproduce_omniglot as reproduce_omniglot
+from ._omniglot_budget import UPDATES_BUDGETS as UPDATES_BUDGETS
+from ._omniglot_budget import UpdatesBudget as UpdatesBudget
+from ._omniglot_budget import reproduce_updates as reproduce_updates
+from ._omniglot_budget_report import write_updates_report as write_updates_report
 from ._omniglot_report import write_omniglot_report as write_omniglot_report
 from ._report import git_commit as git_commit
 from ._report import header as header
@@ -64,6 +70,8 @@ __all__ = [
     "INNER_BUDGETS",
     "OMNIGLOT_BUDGETS",
     "OmniglotBudget",
+    "UPDATES_BUDGETS",
+    "UpdatesBudget",
     "INNER_VARIANTS",
     "InnerBudget",
     "METHODS",
@@ -80,12 +88,14 @@ __all__ = [
     "reproduce_inner",
     "reproduce_omniglot",
     "reproduce_synthetic",
+    "reproduce_updates",
     "run_bench",
     "run_scaling",
     "write_bench_report",
     "write_cf_report",
     "write_horizon_report",
     "write_inner_report",
+    "write_updates_report",
     "write_omniglot_report",
     "write_scaling_report",
     "write_synthetic_report",

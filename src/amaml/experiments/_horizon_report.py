@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
+from functools import partial
 from pathlib import Path
 
-from ..data import load_omniglot
 from ._horizon import HorizonBudget
-from ._report import atomic_write_figure, atomic_write_text, git_commit, header
+from ._omniglot import data_items
+from ._report import git_commit, header, save_accuracy_plot, write_files
 
 
 def _overlap(a: dict, b: dict) -> bool:
@@ -94,13 +94,7 @@ def plot(results: dict, path: Path) -> None:
         if r["adapt"] == "all" or "learned" in label:
             acc = r["accuracy"]
             ax.errorbar([r["horizon"]], [acc["mean"]], [acc["ci95"]], marker="s", ls="", capsize=3, label=label)
-    ax.set_xscale("log")
-    ax.set_xlabel("inner horizon T = K h (at the end of training)")
-    ax.set_ylabel("meta-test accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
-    atomic_write_figure(path, fig)
+    save_accuracy_plot(fig, ax, "inner horizon T = K h (at the end of training)", path, legend_size=7)
 
 
 def write_horizon_report(
@@ -113,10 +107,5 @@ def write_horizon_report(
     data_dir: str | Path | None = None,
 ) -> Path:
     """Write report.md, results.json and horizon.png under ``out_dir``; the header names the data read."""
-    out_dir = Path(out_dir)
-    items = {"data": load_omniglot(Path(data_dir)).source_sha256} if data_dir is not None else {}
-    plot(results, out_dir / "horizon.png")
-    atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")
-    path = out_dir / "report.md"
-    atomic_write_text(path, markdown(results, budget, command, commit or git_commit(), items))
-    return path
+    text = markdown(results, budget, command, commit or git_commit(), data_items(data_dir))
+    return write_files(out_dir, results, text, {"horizon.png": partial(plot, results)})

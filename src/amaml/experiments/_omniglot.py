@@ -216,4 +216,11 @@ def report_extras(budget: OmniglotBudget, data_dir: str | Path, episodes: int = 
     split = omniglot_split(images, "maml", seed=0)
     tasks = sample_episodes(jnp.asarray(split.test), jax.random.key(0), episodes, 5, 1, 1, True, dtype=jnp.float64)
     gradients = adjoint_gradient_errors(tasks, budget.gradient_steps, 0.4, model=Conv4(filters=budget.filters))
-    return {"data": images.source_sha256}, gradients
+    return data_items(data_dir), gradients
+
+
+def data_items(data_dir: str | Path | None) -> dict[str, str]:
+    """A report header's ``data`` item: the Omniglot files read, with their checksums (none without a directory)."""
+    from ..data import load_omniglot
+
+    return {"data": load_omniglot(Path(data_dir)).source_sha256} if data_dir is not None else {}

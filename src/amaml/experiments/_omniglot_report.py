@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ from ..train import read_metrics
 from ._inner import slug
 from ._omniglot import PUBLISHED, PUBLISHED_NOTES, SETTINGS, OmniglotBudget, report_extras
 from ._omniglot_gap import inner_residual, protocol_effects, protocol_section
-from ._report import atomic_write_figure, atomic_write_text, git_commit, header
+from ._report import atomic_write_figure, git_commit, header, write_files
 
 GAP = 2.0  # points below the published number that the report must explain
 GAP_RUN = ("5w1s", "MAML")  # the run whose gap is measured further (test protocol, meta-train accuracy)
@@ -173,12 +173,8 @@ def write_omniglot_report(
     effects = None
     if data_dir is not None and GAP_RUN[1] in results.get(GAP_RUN[0], {}):
         effects = protocol_effects(out_dir / "runs" / GAP_RUN[0] / slug(GAP_RUN[1]))
-    plot_curves(results, out_dir, out_dir / "curves.png")
     everything = {"results": results, "gradient_errors": gradients or [], "protocol_effects": effects}
-    atomic_write_text(out_dir / "results.json", json.dumps(everything, indent=1) + "\n")
-    path = out_dir / "report.md"
     text = markdown(results, budget, command, commit or git_commit(), header_items, gradients, out_dir)
     if effects is not None:
         text += protocol_section(*GAP_RUN, effects, PUBLISHED[GAP_RUN[1]][GAP_RUN[0]])
-    atomic_write_text(path, text)
-    return path
+    return write_files(out_dir, everything, text, {"curves.png": partial(plot_curves, results, out_dir)})

@@ -7,9 +7,11 @@ Reports are markdown tables with figures beside them, written atomically
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
@@ -69,3 +71,26 @@ def reproduce_and_report(reproduce, write, budget, out: Path, command: str, prog
     """
     commit = git_commit()
     return write(reproduce(budget, out, progress=progress), budget, out, command, commit)
+
+
+def write_files(out_dir: Path, results: dict, text: str, figures: dict[str, Callable[[Path], None]]) -> Path:
+    """Each figure (``file name -> draw(path)``), ``results.json`` and ``report.md`` (``text``) under
+    ``out_dir``, each written atomically; returns report.md's path."""
+    out_dir = Path(out_dir)
+    for name, draw in figures.items():
+        draw(out_dir / name)
+    atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")
+    path = out_dir / "report.md"
+    atomic_write_text(path, text)
+    return path
+
+
+def save_accuracy_plot(fig, ax, xlabel: str, path: Path, legend_size: int = 8) -> None:
+    """Finish an accuracy-against-``xlabel`` figure (log x, grid, legend) and write it to ``path``."""
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("meta-test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=legend_size)
+    fig.tight_layout()
+    atomic_write_figure(path, fig)

@@ -13,6 +13,8 @@ from ._horizon_report import write_horizon_report
 from ._inner import INNER_BUDGETS, reproduce_inner
 from ._inner_report import write_inner_report
 from ._omniglot import OMNIGLOT_BUDGETS, reproduce_omniglot
+from ._omniglot_budget import UPDATES_BUDGETS, reproduce_updates
+from ._omniglot_budget_report import write_updates_report
 from ._omniglot_report import write_omniglot_report
 from ._synthetic import BUDGETS, reproduce_synthetic
 from ._synthetic_report import write_report as write_synthetic_report
@@ -63,6 +65,10 @@ REPRODUCTIONS: Registry[Reproduction] = Registry(
         ),
         "omniglot-horizon": Reproduction(
             HORIZON_BUDGETS, reproduce_horizon, write_horizon_report, "results/omniglot-horizon", "horizon.png",
+            False, "data/omniglot",
+        ),
+        "omniglot-updates": Reproduction(
+            UPDATES_BUDGETS, reproduce_updates, write_updates_report, "results/omniglot-updates", "updates.png",
             False, "data/omniglot",
         ),
     },

@@ -178,7 +178,7 @@ def run(
 def _train(parts: RunParts, run_dir: Path, writer: bool, progress: ProgressFn, mesh: Mesh | None) -> RunResult:
     config = parts.config
     total, meta = config.meta.steps, config.meta
-    label = f"{parts.config.tasks.name}: {type(parts.method).__name__}"
+    label = f"{parts.config.tasks.name}: {_method_label(parts.config)}"
     params, opt_state = parts.initial_state()
     start = 0
     resumed = load_latest_checkpoint(run_dir, (params, opt_state))
@@ -281,3 +281,20 @@ def inner_statistics(params: Any) -> dict[str, Any]:
 def _latest(run_dir: Path) -> Path | None:
     checkpoints = sorted(run_dir.glob("ckpt_*.npz"))
     return checkpoints[-1] if checkpoints else None
+
+
+def _method_label(config: RunConfig) -> str:
+    """The method's class and whatever the meta options change (ANIL, Meta-SGD and a learned horizon
+    are all DiscreteAdjoint runs; the class alone would not tell them apart)."""
+    meta = config.meta
+    changed = [
+        f"{name}={value}"
+        for name, value, plain in (
+            ("adapt", meta.adapt, "all"),
+            ("rates", meta.rates, "none"),
+            ("horizon", meta.horizon, "fixed"),
+        )
+        if value != plain
+    ]
+    name = type(config.method).__name__
+    return f"{name} ({', '.join(changed)})" if changed else name
