@@ -191,3 +191,8 @@ def test_list_names_everything(capsys):
         "wide",
     ):
         assert name in out, name
+    from amaml.experiments import REPRODUCTIONS
+
+    for experiment, spec in REPRODUCTIONS.items():  # every experiment with its budgets
+        line = next(line for line in out.splitlines() if line.startswith(f"{experiment}:"))
+        assert all(f"{budget} (" in line for budget in spec.budgets), line

@@ -58,21 +58,8 @@ def metrics_steps(run_dir):
     return [json.loads(line)["step"] for line in path.read_text().splitlines() if line.endswith("}")]
 
 
-def test_sigkill_mid_run_then_resume_ends_bit_identical(tmp_path, long_reference):
-    cut = tmp_path / "cut"
-    victim = amaml_train(cut, LONG)
-    wait_for_updates(victim, cut, 40)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    killed_at = len(metrics_steps(cut))
-    assert 0 < killed_at < 150
-    resumed = amaml_train(cut, [])  # the run directory alone
-    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
-    assert same_checkpoint(long_reference / "ckpt_00000150.npz", cut / "ckpt_00000150.npz")
-    assert metrics_steps(cut) == list(range(1, 151))
-
-
-def test_sigint_stops_with_one_line_a_checkpoint_and_a_bit_identical_resume(tmp_path, long_reference):
+def test_sigint_then_sigkill_then_resume_ends_bit_identical(tmp_path, long_reference):
+    """SIGINT: one line, exit 130, a checkpoint; the resumed run is killed (SIGKILL) and resumed again."""
     cut = tmp_path / "cut"
     victim = amaml_train(cut, LONG)
     wait_for_updates(victim, cut, 30)
@@ -84,6 +71,13 @@ def test_sigint_stops_with_one_line_a_checkpoint_and_a_bit_identical_resume(tmp_
     assert 30 <= step < 150 and f"of 150; checkpoint {cut / f'ckpt_{step:08d}.npz'}" in lines[0]
     assert f"resume with: amaml train --run-dir {cut}" in lines[0]
     assert (cut / f"ckpt_{step:08d}.npz").exists() and metrics_steps(cut) == list(range(1, step + 1))
+
+    second = amaml_train(cut, [])  # the run directory alone
+    wait_for_updates(second, cut, step + 10)
+    second.send_signal(signal.SIGKILL)
+    second.wait()
+    killed_at = len(metrics_steps(cut))
+    assert step < killed_at < 150
     resumed = amaml_train(cut, [])
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
     assert same_checkpoint(long_reference / "ckpt_00000150.npz", cut / "ckpt_00000150.npz")

@@ -63,20 +63,18 @@ def test_discrete_adjoint_of_higher_order_solvers_is_autodiff_of_the_solve(mlp_p
     ],
     ids=lambda m: f"{type(m).__name__}-{m.inner_solver!r}",
 )
-@pytest.mark.parametrize("checkpoints", [5, 22, "deep"])
-def test_checkpointed_equals_stored(method, checkpoints):
-    budget = method.memory_budget
-    if checkpoints == "deep":  # force recursive auto checkpointing (several levels, padding)
-        checkpoints, budget = "auto", 1
+def test_checkpointed_equals_stored(method):
+    """5 and 22 segment starts of 23 steps, and recursive auto checkpointing (several levels, padding)."""
     params = amaml.models.mlp_init(jax.random.key(0), [1, 8, 8, 1], jnp.float64)
     tasks = batched(tanh_mlp_task(jax.random.key(1), n=20), tanh_mlp_task(jax.random.key(2), n=20))
     stored = grad_of(dataclasses.replace(method, checkpoints=None), params, tasks)
-    checked_method = dataclasses.replace(method, checkpoints=checkpoints, memory_budget=budget)
-    if budget == 1:
-        assert amaml.checkpoint_plan(checked_method, params).levels > 1
-    checked = grad_of(checked_method, params, tasks)
-    assert relative_error(checked[1], stored[1]) < 1e-13
-    assert abs(checked[0] - stored[0]) <= 1e-14 * abs(stored[0])
+    for checkpoints, budget in ((5, method.memory_budget), (22, method.memory_budget), ("auto", 1)):
+        checked_method = dataclasses.replace(method, checkpoints=checkpoints, memory_budget=budget)
+        if budget == 1:
+            assert amaml.checkpoint_plan(checked_method, params).levels > 1
+        checked = grad_of(checked_method, params, tasks)
+        assert relative_error(checked[1], stored[1]) < 1e-13, checkpoints
+        assert abs(checked[0] - stored[0]) <= 1e-14 * abs(stored[0]), checkpoints
 
 
 def test_auto_checkpoints_keep_compiled_memory_nearly_flat_in_steps():

@@ -22,6 +22,7 @@ from amaml.train import (
     read_metrics,
     run,
 )
+from oracles import compiled_value_and_grad
 
 pytestmark = pytest.mark.xdist_group("inner_learning")
 
@@ -54,7 +55,7 @@ def test_the_first_update_is_sgd_on_every_field_of_the_api_gradient():
     assert len(meta.shared) == 1 and set(meta.init) == {"w", "b"}  # body: hidden layer; head: last layer
     assert float(meta.horizon) == pytest.approx(3 * 0.05) and all(r.shape == () for r in jax.tree.leaves(meta.rates))
     tasks = meta_batch_at(parts.dataset, parts.train_key, jnp.asarray(0), 4, 5, 5)
-    _, grad = amaml.meta_value_and_grad(parts.method, parts.loss_fn, meta, tasks)
+    _, grad = compiled_value_and_grad(parts.method, parts.loss_fn, meta, tasks)
     step = jax.jit(lambda p, s, t: amaml.meta_train_step(parts.method, parts.loss_fn, optax.sgd(0.1), p, s, t))
     updated = step(meta, optax.sgd(0.1).init(meta), tasks).params
     expected = jax.tree.map(lambda p, g: p - 0.1 * g, meta, grad)

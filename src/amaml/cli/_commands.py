@@ -241,7 +241,7 @@ def cmd_scaling(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from .. import train
     from ..data import DATASETS
-    from ..experiments import BUDGETS, CF_BUDGETS, INNER_BUDGETS, WORKLOADS
+    from ..experiments import CF_BUDGETS, REPRODUCTIONS, WORKLOADS
     from ..experiments._bench import BENCH_METHOD_NAMES
     from ..train._config import SECTIONS
 
@@ -256,10 +256,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         ("meta-optimizers", train.OPTIMIZERS),
     ]
     for title, registry in rows:
-        print(f"{title + ':':17}{', '.join(registry)}")
-    print(f"{'budgets:':17}" + ", ".join(f"{k} ({b.description})" for k, b in BUDGETS.items()))
-    print(f"{'cf budgets:':17}" + ", ".join(f"{k} ({b.description})" for k, b in CF_BUDGETS.items()))
-    print(f"{'inner-loop:':17}" + ", ".join(f"{k} ({b.description})" for k, b in INNER_BUDGETS.items()))
-    print(f"{'bench workloads:':17}{', '.join(WORKLOADS)}; methods: {', '.join(BENCH_METHOD_NAMES)}")
-    print(f"{'config sections:':17}" + ", ".join(s.name for s in SECTIONS) + " (keys: `amaml config show`)")
+        print(f"{title + ':':18}{', '.join(registry)}")
+    print(f"{'experiments:':18}{', '.join([*REPRODUCTIONS, 'cf'])} (`amaml reproduce NAME --budget B`)")
+    for name, budgets in [*((name, spec.budgets) for name, spec in REPRODUCTIONS.items()), ("cf", CF_BUDGETS)]:
+        print(f"{name + ':':18}" + ", ".join(f"{k} ({b.description})" for k, b in budgets.items()))
+    print(f"{'bench workloads:':18}{', '.join(WORKLOADS)}; methods: {', '.join(BENCH_METHOD_NAMES)}")
+    print(f"{'config sections:':18}" + ", ".join(s.name for s in SECTIONS) + " (keys: `amaml config show`)")
     return 0

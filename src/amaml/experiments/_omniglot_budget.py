@@ -78,10 +78,20 @@ def reproduce_updates(
 ) -> dict:
     """Train one run to each milestone in turn under ``out_dir/runs``, scoring it at each; resumable.
 
+    Args:
+        budget: the method, setting, milestones, meta-batch and test episodes.
+        out_dir: where the run and the scored milestones go (``runs/``); nothing is written elsewhere.
+        data_dir: the Omniglot files (:func:`amaml.data.load_omniglot`).
+        progress: called with each :class:`amaml.train.Progress` event of the run.
+
     Returns:
         ``{"setting", "label", "published", "milestones": [{"meta_step", "accuracy", "train_seconds",
         ...}]}``; ``train_seconds`` is the wall time of the segment since the previous milestone, as
         measured by the process that trained it (a segment resumed after a kill counts its last part).
+
+    Example:
+        >>> from amaml.experiments import UPDATES_BUDGETS, reproduce_updates
+        >>> results = reproduce_updates(UPDATES_BUDGETS["quick"], Path("out"), "data/omniglot")  # doctest: +SKIP
     """
     run_dir = Path(out_dir) / "runs" / budget.setting / slug(budget.label)
     done_file = Path(out_dir) / "runs" / f"{budget.setting}-{slug(budget.label)}-milestones.json"
