@@ -6,19 +6,11 @@ from amaml.experiments import HorizonBudget, reproduce_horizon, write_horizon_re
 from amaml.experiments._horizon_report import findings
 from omniglot_fixtures import write_tiny_omniglot
 
+# One learned-horizon run: a fixed-horizon run differs only by that option (findings are tested below).
 BUDGET = HorizonBudget(
-    "tiny",
-    head_steps=(),
-    learned_from=2,
-    full_steps=(),
-    meta_steps=2,
-    meta_batch=2,
-    n_test=4,
-    setting="5w1s",
-    step_size=0.1,
-    test_queries=1,
-    filters=4,
-)  # fmt: skip; one learned-horizon run: a fixed one only differs by the horizon option (findings are tested below)
+    "tiny", head_steps=(), learned_from=2, full_steps=(), meta_steps=2, meta_batch=2, n_test=4,
+    setting="5w1s", step_size=0.1, test_queries=1, filters=4,
+)  # fmt: skip
 
 
 def test_the_study_trains_head_only_runs_and_learns_a_horizon(tmp_path, monkeypatch):
