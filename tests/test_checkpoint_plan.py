@@ -1,6 +1,7 @@
 """amaml.checkpoint_plan says what the adjoint sweep keeps, and XLA's memory plan agrees."""
 
 import dataclasses
+import os
 
 import jax
 import jax.numpy as jnp
@@ -22,33 +23,58 @@ def test_short_trajectories_store_every_state():
     assert plan.stored_nodes == 11 and plan.levels == 0 and plan.extra_forward_solves == 0
     assert plan.description == "stores all 11 states"
     assert plan.node_bytes == 97 * 8 * 2  # RK4 backward keeps the vector field too
-    assert plan.bytes_per_task == 11 * plan.node_bytes
+    assert plan.bytes_per_task == 11 * plan.node_bytes == plan.bytes_total
     euler = amaml.checkpoint_plan(amaml.DiscreteAdjoint(10, 0.1), params)
     assert euler.node_bytes == 97 * 8  # the discrete adjoint recomputes its stages: states only
     one_level = amaml.checkpoint_plan(amaml.DiscreteAdjoint(100, 0.1, checkpoints=7), params)
-    assert (one_level.levels, one_level.branch, one_level.leaf) == (1, 7, 15)
-    assert one_level.extra_forward_solves == 1 and "1 extra forward solve)" in one_level.description
+    assert (one_level.levels, one_level.branch, one_level.leaf, one_level.padding) == (1, 7, 15, 5)
+    assert one_level.extra_forward_solves == 1
+    assert one_level.description.endswith("(1 extra forward solve, 100 steps recomputed, 5 padding)")
+    exact = amaml.checkpoint_plan(amaml.DiscreteAdjoint(100, 0.1, checkpoints=10), params)
+    assert exact.padding == 0 and "padding" not in exact.description
 
 
-def test_memory_budget_changes_the_plan():
+# K = 1000 under "auto": one level is 32 starts + a leaf of 32 (65 nodes), two levels 2 * 10 + 10 + 1 = 31,
+# three 3 * 6 + 5 + 1 = 24, four 4 * 4 + 4 + 1 = 21. The budget is shared by the meta-batch:
+# nodes per task = budget // (B * node).
+@pytest.mark.parametrize(
+    "nodes_per_task, expected",
+    [(1001, (0, 0, 1000)), (1000, (1, 32, 32)), (65, (1, 32, 32)), (64, (2, 10, 10)), (31, (2, 10, 10))]
+    + [(30, (3, 6, 5)), (1, (4, 4, 4))],  # (1: none fits; four levels hold the fewest, 21 nodes)
+)
+def test_auto_stores_everything_that_fits_else_the_fewest_levels_that_fit(nodes_per_task, expected):
+    params = mlp([1, 8, 8, 1])  # node: 97 * 8 * 2 bytes
+    tasks = 4
+    budget = nodes_per_task * 97 * 8 * 2 * tasks
+    plan = amaml.checkpoint_plan(amaml.AdjointMAML(1000, 0.001, memory_budget=budget), params, tasks)
+    assert (plan.levels, plan.branch, plan.leaf) == expected
+    assert plan.tasks == tasks and plan.bytes_total == tasks * plan.bytes_per_task
+    assert plan.bytes_total <= budget or nodes_per_task < 21
+    assert plan.extra_forward_solves == plan.levels
+
+
+def test_the_budget_is_for_the_whole_meta_batch():
     params = mlp([1, 8, 8, 1])
-    method = amaml.AdjointMAML(1000, 0.001)
-    roomy = amaml.checkpoint_plan(method, params)
-    assert roomy.levels == 0 and roomy.bytes_per_task <= method.memory_budget
-    for budget in (roomy.bytes_per_task // 4, roomy.bytes_per_task // 40, 1):
-        tight = amaml.checkpoint_plan(dataclasses.replace(method, memory_budget=budget), params)
-        assert tight.levels >= 1 and tight.branch**tight.levels * tight.leaf >= 1000
-        assert tight.stored_nodes < roomy.stored_nodes
-        assert tight.bytes_per_task <= budget or budget < 40 * tight.node_bytes
-    assert amaml.checkpoint_plan(dataclasses.replace(method, memory_budget=1), params).levels >= 3
+    method = amaml.AdjointMAML(1000, 0.001, memory_budget=16 * 1001 * 97 * 8 * 2)
+    assert amaml.checkpoint_plan(method, params, 16).levels == 0
+    assert amaml.checkpoint_plan(method, params, 17).levels == 1
+    tasks = batched(*[tanh_mlp_task(jax.random.key(i), n=4) for i in range(17)])
+    assert amaml.checkpoint_plan(method, params, tasks).levels == 1  # the count is the tasks' leading axis
+    with pytest.raises(ValueError, match="`tasks`"):
+        amaml.checkpoint_plan(method, params, 0)
 
 
-def test_the_readme_wide_model_at_k1000_uses_four_levels():
-    params = mlp([1, 512, 512, 1], jnp.float32)  # the bench's wide workload
-    plan = amaml.checkpoint_plan(amaml.AdjointMAML(1000, 0.01), params)
-    assert (plan.levels, plan.branch, plan.leaf) == (4, 4, 4)
-    assert plan.description == "4 levels of 4 segment starts, leaf 4 (4 extra forward solves)"
-    assert plan.stored_nodes == 4 * 4 + 4 + 1
+def test_the_default_budget_is_a_quarter_of_the_devices_memory():
+    budget = amaml.default_memory_budget()
+    stats = jax.devices()[0].memory_stats() or {}
+    total = stats.get("bytes_limit") or os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert budget == int(0.25 * total)
+    params = mlp([1, 512, 512, 1], jnp.float32)  # the bench's wide workload: 2.1 MB per RK4 node
+    default = amaml.checkpoint_plan(amaml.AdjointMAML(100, 0.01), params, 5)
+    explicit = amaml.checkpoint_plan(amaml.AdjointMAML(100, 0.01, memory_budget=budget), params, 5)
+    assert default == explicit
+    # 5 x 101 of its states take 1.07 GB: stored outright wherever a quarter of memory exceeds that
+    assert (default.levels == 0) == (budget >= default.bytes_total)
 
 
 def test_plans_agree_with_the_compiled_memory():

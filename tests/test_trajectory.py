@@ -42,7 +42,7 @@ def test_schemes_cover_every_step_with_little_padding(steps, branch, depth):
     assert steps <= scheme.slots < steps + branch**depth
 
 
-BUDGET = 16 * 2**20  # the default memory_budget
+BUDGET = 16 * 2**20  # a fixed memory_budget (the default depends on the machine)
 
 
 def test_auto_stores_small_trajectories_and_bounds_the_nodes_of_large_ones():

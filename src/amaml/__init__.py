@@ -33,6 +33,7 @@ from ._api import meta_value_and_grad as meta_value_and_grad
 from ._check import MetaGradCheck as MetaGradCheck
 from ._check import check_meta_grad as check_meta_grad
 from ._checkpoints import CheckpointPlan as CheckpointPlan
+from ._checkpoints import default_memory_budget as default_memory_budget
 from ._divergence import DivergenceError as DivergenceError
 from ._divergence import DivergenceKnobs as DivergenceKnobs
 from ._divergence import raise_if_diverged as raise_if_diverged

@@ -16,7 +16,7 @@ from ._methods._adjoint_base import AbstractAdjointMethod
 from ._params import flatten
 from ._problem import prepare
 from ._task import Task, check_input_dtype, check_set, check_tasks
-from ._validate import instance_of
+from ._validate import instance_of, positive_int
 
 METHODS = "amaml.AdjointMAML, DiscreteAdjoint, MAML, FOMAML, IMAML or Reptile"
 
@@ -106,7 +106,8 @@ def per_task_value_and_grad(
     instance_of("method", method, AbstractMetaMethod, METHODS)
     problem, meta, dtype = prepare(loss_fn, params, method)
     check_tasks(tasks, dtype)
-    values, grads = jax.vmap(lambda task: problem.value_and_grad(method, meta, task))(tasks)
+    count = jax.tree_util.tree_leaves(tasks)[0].shape[0]  # the meta-batch shares the adjoint's memory_budget
+    values, grads = jax.vmap(lambda task: problem.value_and_grad(method, meta, task, count))(tasks)
     return values, grads, problem.unravel_grad(meta)
 
 
@@ -147,35 +148,46 @@ def adapt(
     return problem.adapt(method, meta, support_x, support_y)
 
 
-def checkpoint_plan(method: AbstractAdjointMethod, params: PyTree | MetaParams) -> CheckpointPlan:
-    """What an adjoint method keeps of its forward trajectory for these parameters, per task.
+def checkpoint_plan(
+    method: AbstractAdjointMethod, params: PyTree | MetaParams, tasks: int | Task = 1
+) -> CheckpointPlan:
+    """What an adjoint method keeps of its forward trajectory for these parameters and meta-batch.
 
-    The plan is the one :meth:`value_and_grad` will use: it depends on ``steps``,
-    ``checkpoints``, ``memory_budget``, the backward scheme (RK4 backward stores the vector
-    field too) and the size and dtype of ``params``, not on the data. Cheap: no tracing.
+    The plan is the one :func:`meta_value_and_grad` will use: it depends on ``steps``,
+    ``checkpoints``, ``memory_budget`` (shared by the whole meta-batch; by default a quarter
+    of the device's memory), the backward scheme (RK4 backward stores the vector field
+    too), the size and dtype of ``params`` and the number of tasks, not on the data.
+    Cheap: no tracing.
 
     Args:
         method: an :class:`AdjointMAML` or :class:`DiscreteAdjoint`.
         params: the meta-parameters (only their size and dtype matter).
+        tasks: the meta-batch size, or the batched :class:`Task` itself (its leading axis).
 
     Returns:
         A :class:`CheckpointPlan`; its ``description`` is one line such as
-        ``"stores all 101 states"`` or ``"4 levels of 4 segment starts, leaf 4 (4 extra
-        forward solves)"``.
+        ``"stores all 101 states"`` or ``"2 levels of 5 segment starts, leaf 4 (2 extra
+        forward solves, 200 steps recomputed)"``.
 
     Raises:
         TypeError: for a method that keeps no trajectory for an adjoint sweep (MAML's
             autodiff stores every step's residuals; FOMAML, Reptile and IMAML keep none).
+        ValueError: for a task count below 1.
 
     Example:
         >>> import jax.numpy as jnp, amaml
-        >>> amaml.checkpoint_plan(amaml.AdjointMAML(100, 0.01), {"w": jnp.zeros(10)}).description
+        >>> method = amaml.AdjointMAML(100, 0.01, memory_budget=2**20)
+        >>> amaml.checkpoint_plan(method, {"w": jnp.zeros(100, jnp.float32)}, tasks=16).description
         'stores all 101 states'
+        >>> amaml.checkpoint_plan(method, {"w": jnp.zeros(500, jnp.float32)}, tasks=16).levels
+        1
     """
     if not isinstance(method, AbstractAdjointMethod):
         raise TypeError(
             f"`method` must be an adjoint method (amaml.AdjointMAML or amaml.DiscreteAdjoint) to have a "
             f"checkpoint plan, got {method!r}: the other methods keep no trajectory for a backward sweep."
         )
+    count = jax.tree_util.tree_leaves(tasks)[0].shape[0] if isinstance(tasks, Task) else tasks
+    positive_int("tasks", count)
     theta, _ = flatten(params.init if isinstance(params, MetaParams) else params)
-    return method.checkpoint_plan(theta)
+    return method.checkpoint_plan(theta, count)

@@ -183,8 +183,10 @@ def check_meta_grad(
     key = jax.random.key(0) if key is None else key
     theta, unravel = ravel_pytree(meta)  # every field set, in MetaParams order
 
+    count = jax.tree_util.tree_leaves(tasks)[0].shape[0]
+
     def mean_grad(m, t):
-        return jnp.mean(jax.vmap(lambda task: problem.value_and_grad(m, unravel(t), task)[1])(tasks), axis=0)
+        return jnp.mean(jax.vmap(lambda task: problem.value_and_grad(m, unravel(t), task, count)[1])(tasks), axis=0)
 
     def mean_value(t):
         return jnp.mean(jax.vmap(lambda task: problem.value(method, unravel(t), task))(tasks))

@@ -9,14 +9,16 @@ output) the vector-field values :math:`f_j, f_{j+1}` (see :mod:`amaml._sweep`).
   segment of :math:`L = \lceil K / c \rceil` steps is recomputed from its start and swept.
   Memory :math:`O((c + L) P)`, minimal near :math:`c = \sqrt K`; the cost is one extra
   forward solve.
-* ``checkpoints="auto"`` stores every node while they take at most the method's
-  ``memory_budget`` bytes per task. Beyond that it checkpoints recursively: a segment
+* ``checkpoints="auto"`` stores every node while the whole meta-batch's nodes take at most
+  the method's ``memory_budget`` bytes (by default :func:`default_memory_budget`, a quarter
+  of the memory the device reports). Beyond that it checkpoints recursively: a segment
   longer than ``b`` steps is split into at most ``b`` sub-segments whose start states are
   stored, and each sub-segment is recomputed and treated the same way during the sweep.
   With ``m`` levels of stored starts (:math:`b^{m+1} \gtrsim K`) memory is about
   :math:`m b` nodes and the cost is ``m`` extra forward solves; ``b`` and ``m`` are the
-  cheapest pair that fits the budget, or minimise the memory (about :math:`e \ln K`
-  nodes) when none does. Memory is therefore bounded, up to a logarithm, whatever ``K``.
+  pair with the fewest levels (one level before several) that fits the budget, or the one
+  with the fewest nodes (about :math:`e \ln K`) when none does. Memory is therefore
+  bounded, up to a logarithm, whatever ``K``.
 
 Every recomputation runs the same operations on the same inputs as the forward pass, so
 checkpointed and stored sweeps agree to rounding. :func:`plan` describes the choice.
@@ -25,8 +27,10 @@ checkpointed and stored sweeps agree to rounding. :func:`plan` describes the cho
 from __future__ import annotations
 
 import math
+import os
 from typing import Literal, NamedTuple
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -75,15 +79,56 @@ def _auto_scheme(steps: int, budget_nodes: int) -> Scheme:
     return min(candidates)[2]
 
 
-def resolve_checkpoints(checkpoints: Checkpoints, steps: int, nodes_bytes: int, memory_budget: int) -> Scheme | None:
+MEMORY_SHARE = 0.25
+"""The share of the device's memory that ``checkpoints="auto"`` spends by default."""
+
+
+def default_memory_budget(device: jax.Device | None = None) -> int:
+    """The default ``memory_budget`` of ``checkpoints="auto"``: a quarter of a device's memory.
+
+    An accelerator reports its allocator's limit (``memory_stats()["bytes_limit"]``); a CPU
+    reports none, and the machine's physical memory is used. The other three quarters are
+    left to the model's working memory (activations and the Hessian-vector products of one
+    step, for every task) and to the rest of the program. The budget bounds the stored
+    states of the whole meta-batch: with ``B`` tasks of ``P`` parameters, ``K`` steps are
+    stored outright while :math:`B (K + 1) P` values fit.
+
+    Args:
+        device: the device whose memory to share; ``None``: ``jax.devices()[0]``.
+
+    Returns:
+        Bytes, an ``int``.
+
+    Example:
+        >>> import amaml
+        >>> amaml.default_memory_budget() > 0
+        True
+
+    References:
+        Griewank & Walther, "Algorithm 799: revolve" (2000), for the recursive schedule used
+        when the budget is exceeded.
+    """
+    device = device or jax.devices()[0]
+    stats = device.memory_stats() or {}
+    total = stats.get("bytes_limit")
+    if not total:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(MEMORY_SHARE * total)
+
+
+def resolve_checkpoints(
+    checkpoints: Checkpoints, steps: int, nodes_bytes: int, memory_budget: int | None, tasks: int = 1
+) -> Scheme | None:
     """Turn the user's setting into ``None`` (store every node) or a :class:`Scheme`.
 
-    ``nodes_bytes`` is the memory of one stored node for one task and ``memory_budget``
-    the bytes per task that ``"auto"`` may spend on storing every node. An integer ``c``
-    is one level of ``c`` stored segment starts.
+    ``nodes_bytes`` is the memory of one stored node for one task, ``tasks`` the size of the
+    meta-batch and ``memory_budget`` the bytes that ``"auto"`` may spend on storing every
+    task's nodes (``None``: :func:`default_memory_budget`). An integer ``c`` is one level of
+    ``c`` stored segment starts.
     """
     if checkpoints == "auto":
-        budget_nodes = memory_budget // max(1, nodes_bytes)
+        budget = default_memory_budget() if memory_budget is None else memory_budget
+        budget_nodes = budget // max(1, nodes_bytes * tasks)
         if steps + 1 <= budget_nodes or steps < 4:
             return None
         return _auto_scheme(steps, budget_nodes)
@@ -114,12 +159,17 @@ class CheckpointPlan(NamedTuple):
         branch: segment starts stored per level (0 when every state is stored).
         leaf: steps of the deepest segments, whose nodes are all held during their sweep
             (``K`` when every state is stored).
-        extra_forward_solves: forward solves recomputed during the sweep (one per level).
+        padding: idle slots in front of the trajectory when ``K`` is not
+            ``branch ** levels * leaf`` (skipped steps; 0 when none, and then no step is masked).
+        extra_forward_solves: forward solves recomputed during the sweep (one per level), so
+            ``extra_forward_solves * K`` extra solver steps per meta-gradient.
         node_bytes: bytes of one node for one task.
         bytes_per_task: ``stored_nodes * node_bytes``, the trajectory's memory per task (XLA
             adds the working memory of one step on top).
-        description: one line, e.g. ``"stores all 101 states"`` or ``"4 levels of 4 segment
-            starts, leaf 4 (4 extra forward solves)"``.
+        tasks: the meta-batch size the plan was made for.
+        bytes_total: ``bytes_per_task * tasks``, what ``memory_budget`` bounds.
+        description: one line, e.g. ``"stores all 101 states"`` or ``"2 levels of 5 segment
+            starts, leaf 4 (2 extra forward solves, 200 steps recomputed)"``.
     """
 
     steps: int
@@ -127,21 +177,39 @@ class CheckpointPlan(NamedTuple):
     levels: int
     branch: int
     leaf: int
+    padding: int
     extra_forward_solves: int
     node_bytes: int
     bytes_per_task: int
+    tasks: int
+    bytes_total: int
     description: str
 
 
-def plan(scheme: Scheme | None, steps: int, nodes_bytes: int) -> CheckpointPlan:
-    """The :class:`CheckpointPlan` of a resolved scheme (``None``: every node stored)."""
+def plan(scheme: Scheme | None, steps: int, nodes_bytes: int, tasks: int = 1) -> CheckpointPlan:
+    """The :class:`CheckpointPlan` of a resolved scheme (``None``: every node stored) for ``tasks`` tasks."""
     if scheme is None:
+        nodes = steps + 1
         return CheckpointPlan(
-            steps, steps + 1, 0, 0, steps, 0, nodes_bytes, (steps + 1) * nodes_bytes, f"stores all {steps + 1} states"
+            steps,
+            nodes,
+            0,
+            0,
+            steps,
+            0,
+            0,
+            nodes_bytes,
+            nodes * nodes_bytes,
+            tasks,
+            nodes * nodes_bytes * tasks,
+            f"stores all {nodes} states",
         )
+    padding = scheme.slots - steps
     text = (
         f"{_plural(scheme.depth, 'level')} of {scheme.branch} segment starts, leaf {scheme.leaf} "
-        f"({_plural(scheme.depth, 'extra forward solve')})"
+        f"({_plural(scheme.depth, 'extra forward solve')}, {scheme.depth * steps} steps recomputed"
+        + (f", {padding} padding" if padding else "")
+        + ")"
     )
     return CheckpointPlan(
         steps,
@@ -149,8 +217,11 @@ def plan(scheme: Scheme | None, steps: int, nodes_bytes: int) -> CheckpointPlan:
         scheme.depth,
         scheme.branch,
         scheme.leaf,
+        padding,
         scheme.depth,
         nodes_bytes,
         scheme.nodes * nodes_bytes,
+        tasks,
+        scheme.nodes * nodes_bytes * tasks,
         text,
     )

@@ -153,10 +153,11 @@ class Problem:
 
         return loss, FlatMeta(theta, rates, meta.horizon, context_in, context_out), pullback
 
-    def value_and_grad(self, method: AbstractMetaMethod, meta: MetaParams, task) -> tuple[Array, Array]:
-        """One task's meta-loss and its gradient as one flat vector (the layout of :meth:`unravel_grad`)."""
+    def value_and_grad(self, method: AbstractMetaMethod, meta: MetaParams, task, tasks: int = 1) -> tuple[Array, Array]:
+        """One task's meta-loss and its gradient as one flat vector (the layout of :meth:`unravel_grad`),
+        in a meta-batch of ``tasks`` tasks."""
         loss, flat, pullback = self.view(meta, task.support_x, task.query_x)
-        value, grads = method.value_and_meta_grad(loss, flat, task)
+        value, grads = method.value_and_meta_grad(loss, flat, task, tasks)
         if meta.shared is None and meta.rates is None and meta.horizon is None:
             return value, grads.theta  # the layout of init alone; no round trip
         return value, ravel_pytree(pullback(grads))[0]

@@ -123,6 +123,8 @@ def forward_and_sweep(
     lengths = [scheme.branch ** (scheme.depth - k) * scheme.leaf for k in range(scheme.depth + 1)]
 
     def masked_step(u, index):
+        if not padding:  # no idle slots: no branch in the loop body
+            return forward_step(u)
         # Padding slots come first and do nothing; the index is the same for every task.
         return jax.lax.cond(index < padding, lambda v: (v, jnp.zeros_like(v)), forward_step, u)
 
@@ -155,7 +157,7 @@ def forward_and_sweep(
     def sweep_segment(level, u, first, carry, right):
         if level == scheme.depth:
             _, nodes = run(u, first, scheme.leaf, True)
-            active = first + jnp.arange(scheme.leaf) >= padding
+            active = first + jnp.arange(scheme.leaf) >= padding if padding else None
             carry = _sweep(backward_step, carry, nodes, right, unroll, active)
             return carry, jax.tree_util.tree_map(lambda x: x[0], nodes)
         _, starts = split_forward(u, first, level)

@@ -35,10 +35,6 @@ class Terminal(NamedTuple):
     slope: Float[Array, ""] | None
 
 
-DEFAULT_MEMORY_BUDGET = 16 * 2**20
-"""The default ``memory_budget`` (bytes per task) of ``checkpoints="auto"``: 16 MiB."""
-
-
 class AbstractAdjointMethod(AbstractMetaMethod):
     r"""A method that solves the inner flow forward and sweeps an adjoint backward.
 
@@ -52,8 +48,9 @@ class AbstractAdjointMethod(AbstractMetaMethod):
         forward: the forward scheme, which is the inner solver.
         prox: proximal weight :math:`\lambda \ge 0` of both the inner loss and the meta-loss.
         checkpoints: ``None``, an integer, or ``"auto"`` (see :mod:`amaml._checkpoints`).
-        memory_budget: bytes per task that ``checkpoints="auto"`` may spend on storing
-            every state before it checkpoints.
+        memory_budget: bytes the whole meta-batch's stored states may take under
+            ``checkpoints="auto"`` before it checkpoints; ``None``: a quarter of the device's
+            memory (:func:`amaml._checkpoints.default_memory_budget`).
         keeps_vector_field: whether the backward sweep needs ``f(u_j)`` at the nodes
             (dense output).
     """
@@ -61,7 +58,7 @@ class AbstractAdjointMethod(AbstractMetaMethod):
     forward: AbstractSolver
     prox: float
     checkpoints: Checkpoints
-    memory_budget: int
+    memory_budget: int | None
     keeps_vector_field: bool
 
     def _check_adjoint(self) -> None:
@@ -70,7 +67,7 @@ class AbstractAdjointMethod(AbstractMetaMethod):
         _validate.instance_of("forward", self.forward, AbstractSolver, SOLVERS)
         _validate.nonnegative_float("prox", self.prox)
         _validate.checkpoints("checkpoints", self.checkpoints)
-        _validate.positive_int("memory_budget", self.memory_budget)
+        _validate.optional_positive_int("memory_budget", self.memory_budget)
 
     @property
     def inner_solver(self) -> AbstractSolver:
@@ -85,11 +82,11 @@ class AbstractAdjointMethod(AbstractMetaMethod):
     def meta_prox(self) -> float:
         return self.prox
 
-    def checkpoint_plan(self, theta: Float[Array, " P"]) -> CheckpointPlan:
-        """What the sweep keeps of the forward trajectory for flat parameters ``theta``."""
+    def checkpoint_plan(self, theta: Float[Array, " P"], tasks: int = 1) -> CheckpointPlan:
+        """What the sweep keeps of the forward trajectory for flat parameters ``theta`` and ``tasks`` tasks."""
         nbytes = node_bytes(theta, self.keeps_vector_field)
-        scheme = resolve_checkpoints(self.checkpoints, self.steps, nbytes, self.memory_budget)
-        return plan(scheme, self.steps, nbytes)
+        scheme = resolve_checkpoints(self.checkpoints, self.steps, nbytes, self.memory_budget, tasks)
+        return plan(scheme, self.steps, nbytes, tasks)
 
     def sweep(
         self,
@@ -98,8 +95,12 @@ class AbstractAdjointMethod(AbstractMetaMethod):
         task: Task,
         init_carry: Callable[[Float[Array, " P"], Float[Array, " P"]], Any],
         backward_step: BackwardStep,
+        tasks: int = 1,
     ) -> tuple[Terminal, Any]:
         """Solve forward, then sweep a reverse carry from ``t = T`` back to ``t = 0``.
+
+        ``tasks`` is the size of the meta-batch this task is swept in, which shares
+        ``memory_budget``.
 
         The terminal condition comes from differentiating the meta-loss ``J(u_K, theta)``:
         the carry starts at ``init_carry(dJ/du_K, dJ/dtheta)`` (``u_K`` fixed in the second).
@@ -123,7 +124,7 @@ class AbstractAdjointMethod(AbstractMetaMethod):
             return backward_step(flow, carry, left, right)
 
         keep = self.keeps_vector_field
-        scheme = resolve_checkpoints(self.checkpoints, self.steps, node_bytes(theta, keep), self.memory_budget)
+        scheme = resolve_checkpoints(self.checkpoints, self.steps, node_bytes(theta, keep), self.memory_budget, tasks)
         return forward_and_sweep(
             forward_step, flow.vector_field, step, terminal, theta, self.steps, scheme, keep, self.unroll
         )
@@ -143,6 +144,7 @@ def checkpoints_option():
 
 def memory_budget_option():
     return option(
-        DEFAULT_MEMORY_BUDGET,
-        doc='bytes per task that checkpoints="auto" may spend storing every state (default 16 MiB)',
+        None,
+        doc='bytes the whole meta-batch may spend storing states under checkpoints="auto"; '
+        "None: a quarter of the device's memory",
     )

@@ -102,8 +102,13 @@ class AbstractMetaMethod(abc.ABC):
         return value, grads.theta
 
     @abc.abstractmethod
-    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task) -> tuple[Float[Array, ""], FlatMeta]:
-        """The meta-loss of one (unbatched) task and the method's gradient of it, every field set in ``meta``."""
+    def value_and_meta_grad(
+        self, loss: FlatLoss, meta: FlatMeta, task: Task, tasks: int = 1
+    ) -> tuple[Float[Array, ""], FlatMeta]:
+        """The meta-loss of one (unbatched) task and the method's gradient of it, every field set in ``meta``.
+
+        ``tasks`` is the size of the meta-batch the task belongs to (the adjoint methods
+        share their ``memory_budget`` over it; the others ignore it)."""
 
 
 def meta_loss_gradient(loss: FlatLoss, meta: FlatMeta, task: Task, u_final: Float[Array, " P"], prox: float):

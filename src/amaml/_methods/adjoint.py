@@ -75,11 +75,14 @@ class AdjointMAML(AbstractAdjointMethod):
         prox: (keyword-only) proximal weight :math:`\lambda \ge 0`; 0 (default) is pure A-MAML.
         checkpoints: (keyword-only) ``None`` stores all ``K + 1`` states; an integer ``c``
             stores at most ``c`` states and recomputes each segment in the backward sweep;
-            ``"auto"`` (default) stores all states while that costs at most
-            ``memory_budget`` bytes per task, and beyond that checkpoints recursively (a
-            few levels of segment starts, each level one extra forward solve), so memory
-            stays nearly flat in ``K``. :func:`amaml.checkpoint_plan` says what it chose.
-        memory_budget: (keyword-only) bytes per task for ``checkpoints="auto"`` (default 16 MiB).
+            ``"auto"`` (default) stores all states while the whole meta-batch's states take
+            at most ``memory_budget`` bytes, and beyond that checkpoints recursively (the
+            fewest levels of segment starts that fit, each level one extra forward solve),
+            so memory stays nearly flat in ``K``. :func:`amaml.checkpoint_plan` says what
+            it chose.
+        memory_budget: (keyword-only) bytes the meta-batch's stored states may take under
+            ``checkpoints="auto"``; ``None`` (default): a quarter of the memory the device
+            reports (the physical memory on CPU).
         unroll: (keyword-only) steps per scan iteration; ``None`` (default) picks by backend.
 
     Raises:
@@ -98,7 +101,7 @@ class AdjointMAML(AbstractAdjointMethod):
     backward: AbstractSolver = option(RK4(), doc="scheme of the backward adjoint sweep: Euler(), Heun() or RK4()")
     prox: float = prox_option()
     checkpoints: Checkpoints = checkpoints_option()
-    memory_budget: int = memory_budget_option()
+    memory_budget: int | None = memory_budget_option()
     unroll: int | None = unroll_option()
     learnable: ClassVar[frozenset[str]] = ALL_FIELDS
 
@@ -110,7 +113,7 @@ class AdjointMAML(AbstractAdjointMethod):
     def keeps_vector_field(self) -> bool:
         return self.backward.needs_dense_output
 
-    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task, tasks: int = 1):
         h = self.inner_step(meta)
         rates = meta.rates is not None
 
@@ -134,7 +137,9 @@ class AdjointMAML(AbstractAdjointMethod):
 
             return self.backward.step(field, carry[0], h)[0], carry[1]
 
-        end, ((a0, q0, rates_grad, context_grad), explicit) = self.sweep(loss, meta, task, init_carry, backward_step)
+        end, ((a0, q0, rates_grad, context_grad), explicit) = self.sweep(
+            loss, meta, task, init_carry, backward_step, tasks
+        )
         centre = q0 if meta.rates is None else meta.rates * q0
         grads = FlatMeta(a0 + explicit + self.prox * centre, rates_grad, end.slope, context_grad, end.context)
         return end.value, grads

@@ -75,7 +75,7 @@ class DiscreteAdjoint(AbstractAdjointMethod):
     )
     prox: float = prox_option()
     checkpoints: Checkpoints = checkpoints_option()
-    memory_budget: int = memory_budget_option()
+    memory_budget: int | None = memory_budget_option()
     unroll: int | None = unroll_option()
     solver: dataclasses.InitVar[AbstractSolver | None] = dataclasses.field(default=None, kw_only=True)
     learnable: ClassVar[frozenset[str]] = ALL_FIELDS
@@ -95,7 +95,7 @@ class DiscreteAdjoint(AbstractAdjointMethod):
             object.__setattr__(self, "forward", solver)
         self._check_adjoint()
 
-    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task, tasks: int = 1):
         h = self.inner_step(meta)
         # dJ/dT comes from the rates' cotangent (h and r enter only as h r), so a learned
         # horizon needs it too.
@@ -114,7 +114,7 @@ class DiscreteAdjoint(AbstractAdjointMethod):
             rates_sum = add_or_none(rates_sum, parts.rates)
             return adjoint, explicit + self.prox * centre, rates_sum, add_or_none(context_sum, parts.context)
 
-        end, (a0, explicit, rates_sum, context_sum) = self.sweep(loss, meta, task, init_carry, backward_step)
+        end, (a0, explicit, rates_sum, context_sum) = self.sweep(loss, meta, task, init_carry, backward_step, tasks)
         horizon_grad = None
         if meta.horizon is not None:
             scaled = rates_sum if meta.rates is None else meta.rates * rates_sum

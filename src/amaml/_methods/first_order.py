@@ -55,7 +55,7 @@ class FOMAML(AbstractMetaMethod):
     def __post_init__(self) -> None:
         self._check_common()
 
-    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task, tasks: int = 1):
         u_final = self.adapt(loss, meta, task.support_x, task.support_y)
         value, adjoint, _, context = meta_loss_gradient(loss, meta, task, u_final, 0.0)
         moved = u_final - meta.theta
@@ -103,7 +103,7 @@ class Reptile(AbstractMetaMethod):
     def __post_init__(self) -> None:
         self._check_common()
 
-    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task, tasks: int = 1):
         u_final = self.adapt(loss, meta, task.support_x, task.support_y)
         if meta.context_out is None:
             value, context = loss(u_final, task.query_x, task.query_y), None

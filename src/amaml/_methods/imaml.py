@@ -93,7 +93,7 @@ class IMAML(AbstractMetaMethod):
         """The inner objective's proximal weight, ``prox``."""
         return self.prox
 
-    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task, tasks: int = 1):
         flow = self.flow(loss, meta, task.support_x, task.support_y)
         u_final = self.adapt(loss, meta, task.support_x, task.support_y)
         value, outer, _, context_out = meta_loss_gradient(loss, meta, task, u_final, 0.0)

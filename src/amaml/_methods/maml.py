@@ -46,5 +46,5 @@ class MAML(AbstractMetaMethod):
     def __post_init__(self) -> None:
         self._check_common()
 
-    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task):
+    def value_and_meta_grad(self, loss: FlatLoss, meta: FlatMeta, task: Task, tasks: int = 1):
         return jax.value_and_grad(self.value, argnums=1)(loss, meta, task)

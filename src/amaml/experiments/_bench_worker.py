@@ -139,7 +139,7 @@ def measure(args) -> dict:
         "unroll": min(method.unroll or (1 if jax.default_backend() == "cpu" else 8), method.steps),
     }
     if isinstance(method, (amaml.AdjointMAML, amaml.DiscreteAdjoint)):  # what checkpointing costs
-        result["checkpointing"] = amaml.checkpoint_plan(method, params).description
+        result["checkpointing"] = amaml.checkpoint_plan(method, params, tasks).description
     if estimate is not None and estimate > args.memory_limit_gb * 2**30:
         return {
             **result,
