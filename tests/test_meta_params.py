@@ -323,7 +323,10 @@ def test_compiled_memory_with_every_field_stays_nearly_flat_in_steps():
 
     # One method keeps the suite short: both adjoints share the checkpointed forward_and_sweep,
     # and DiscreteAdjoint's extra accumulators are vectors of the same size as AdjointMAML's.
-    small, large = temp_bytes(amaml.AdjointMAML(100, 0.01)), temp_bytes(amaml.AdjointMAML(1600, 0.01))
+    # A fixed budget of 16 MiB (about 15 states): the default, a share of the machine's memory, would store all.
+    budget = 16 * 2**20
+    small = temp_bytes(amaml.AdjointMAML(100, 0.01, memory_budget=budget))
+    large = temp_bytes(amaml.AdjointMAML(1600, 0.01, memory_budget=budget))
     assert large <= 1.5 * small, (small, large)
 
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Issue 14's GPU measurements in one call (about 6 minutes on an H100/H200; JAX with CUDA there):
+#   AMAML_COMMIT=$(git rev-parse --short HEAD) bash benchmarks/gpu_round2.sh OUT_DIR [--quick]
+# Each step is one `amaml bench` run into OUT_DIR/<step>/ (bench.json, bench.md, figures):
+#   f64-k200         the authors' configuration in float64 at K = 200: the A-MAML variants,
+#                    the exact discrete adjoint and MAML
+#   f32-k200-unrollU the paper workload in float32 with U steps per scan iteration (1, 8, 32):
+#                    fewer loop iterations, fewer per-iteration launches and synchronisations
+#   f32-k200-cmdbuf-{off,loops}
+#                    XLA's command buffers (CUDA graphs) off, and extended to loop bodies and
+#                    conditionals (WHILE, CONDITIONAL), against the default of the installed XLA
+#   wide             the wide MLP at K = 10, 100, 1000 with the default (memory-aware) checkpoints
+# `--quick` runs every step at K = 5 with one repeat: the CPU rehearsal of the script.
+# A step that fails or passes its time limit is reported and the script goes on.
+set -uo pipefail
+out=${1:?usage: gpu_round2.sh OUT_DIR [--quick]}
+quick=${2:-}
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
+steps=200 wide_steps=10,100,1000 repeats=20 limit=150
+if [[ $quick == --quick ]]; then steps=5 wide_steps=5 repeats=1 limit=300; fi
+nvidia-smi -L || true
+
+bench() { # bench NAME [amaml bench flags]: one step, bounded in time
+  local name=$1
+  shift
+  echo "== $name"
+  timeout "$limit" python3 -m amaml bench --out "$out/$name" --quiet --repeats "$repeats" "$@" \
+    || echo "== $name: exit $? (see above)"
+}
+
+paper=(--workloads paper --steps "$steps")
+bench f64-k200 "${paper[@]}" --dtype float64 --timeout 60 \
+  --methods "A-MAML,A-MAML rk4/euler stored,A-MAML euler/euler,discrete adjoint,MAML"
+for unroll in 1 8 32; do
+  bench "f32-k200-unroll$unroll" "${paper[@]}" --unroll "$unroll" --timeout 60 --methods "A-MAML,discrete adjoint"
+done
+XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_command_buffer=" \
+  bench f32-k200-cmdbuf-off "${paper[@]}" --timeout 60 --methods "A-MAML,discrete adjoint"
+XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUDNN,CUSTOM_CALL,WHILE,CONDITIONAL" \
+  bench f32-k200-cmdbuf-loops "${paper[@]}" --timeout 60 --methods "A-MAML,discrete adjoint"
+bench wide --workloads wide --steps "$wide_steps" --timeout 60 --memory-limit-gb 60 --methods "discrete adjoint,MAML"
+echo "== done: $(find "$out" -name bench.md | wc -l) tables under $out"
