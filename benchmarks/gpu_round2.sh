@@ -10,7 +10,8 @@
 #                    XLA's command buffers (CUDA graphs) off, and extended to loop bodies and
 #                    conditionals (WHILE, CONDITIONAL), against the default of the installed XLA
 #   wide             the wide MLP at K = 10, 100, 1000 with the default (memory-aware) checkpoints
-# `--quick` runs every step at K = 5 with one repeat: the CPU rehearsal of the script.
+# `--quick` runs every step at K = 5 with one repeat: the CPU rehearsal of the script
+# (PYTHON=.venv/bin/python where the system python has no JAX).
 # A step that fails or passes its time limit is reported and the script goes on.
 set -uo pipefail
 out=${1:?usage: gpu_round2.sh OUT_DIR [--quick]}
@@ -25,7 +26,7 @@ bench() { # bench NAME [amaml bench flags]: one step, bounded in time
   local name=$1
   shift
   echo "== $name"
-  timeout "$limit" python3 -m amaml bench --out "$out/$name" --quiet --repeats "$repeats" "$@" \
+  timeout "$limit" "${PYTHON:-python3}" -m amaml bench --out "$out/$name" --quiet --repeats "$repeats" "$@" \
     || echo "== $name: exit $? (see above)"
 }
 
