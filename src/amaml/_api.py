@@ -105,8 +105,7 @@ def per_task_value_and_grad(
     to the structure of ``params`` (checks the arguments first)."""
     instance_of("method", method, AbstractMetaMethod, METHODS)
     problem, meta, dtype = prepare(loss_fn, params, method)
-    check_tasks(tasks, dtype)
-    count = jax.tree_util.tree_leaves(tasks)[0].shape[0]  # the meta-batch shares the adjoint's memory_budget
+    count = check_tasks(tasks, dtype)  # the meta-batch shares the adjoint's memory_budget
     values, grads = jax.vmap(lambda task: problem.value_and_grad(method, meta, task, count))(tasks)
     return values, grads, problem.unravel_grad(meta)
 
@@ -187,7 +186,7 @@ def checkpoint_plan(
             f"`method` must be an adjoint method (amaml.AdjointMAML or amaml.DiscreteAdjoint) to have a "
             f"checkpoint plan, got {method!r}: the other methods keep no trajectory for a backward sweep."
         )
-    count = jax.tree_util.tree_leaves(tasks)[0].shape[0] if isinstance(tasks, Task) else tasks
+    count = tasks.support_x.shape[0] if isinstance(tasks, Task) else tasks
     positive_int("tasks", count)
     theta, _ = flatten(params.init if isinstance(params, MetaParams) else params)
     return method.checkpoint_plan(theta, count)

@@ -176,14 +176,12 @@ def check_meta_grad(
     _validate.positive_int("directions", directions)
     _validate.positive_int("refine", refine)
     problem, meta, dtype = prepare(loss_fn, params, method)
-    check_tasks(tasks, dtype)
+    count = check_tasks(tasks, dtype)
     if epsilon is None:
         epsilon = float(jnp.finfo(dtype).eps) ** (1 / 3)
     epsilon = _validate.positive_float("epsilon", epsilon)
     key = jax.random.key(0) if key is None else key
     theta, unravel = ravel_pytree(meta)  # every field set, in MetaParams order
-
-    count = jax.tree_util.tree_leaves(tasks)[0].shape[0]
 
     def mean_grad(m, t):
         return jnp.mean(jax.vmap(lambda task: problem.value_and_grad(m, unravel(t), task, count)[1])(tasks), axis=0)

@@ -84,9 +84,12 @@ class AbstractAdjointMethod(AbstractMetaMethod):
 
     def checkpoint_plan(self, theta: Float[Array, " P"], tasks: int = 1) -> CheckpointPlan:
         """What the sweep keeps of the forward trajectory for flat parameters ``theta`` and ``tasks`` tasks."""
+        return plan(self._scheme(theta, tasks), self.steps, node_bytes(theta, self.keeps_vector_field), tasks)
+
+    def _scheme(self, theta: Float[Array, " P"], tasks: int):
+        """The resolved checkpointing scheme (``None``: every node stored); one place for the plan and the sweep."""
         nbytes = node_bytes(theta, self.keeps_vector_field)
-        scheme = resolve_checkpoints(self.checkpoints, self.steps, nbytes, self.memory_budget, tasks)
-        return plan(scheme, self.steps, nbytes, tasks)
+        return resolve_checkpoints(self.checkpoints, self.steps, nbytes, self.memory_budget, tasks)
 
     def sweep(
         self,
@@ -123,10 +126,16 @@ class AbstractAdjointMethod(AbstractMetaMethod):
         def step(carry, left, right):
             return backward_step(flow, carry, left, right)
 
-        keep = self.keeps_vector_field
-        scheme = resolve_checkpoints(self.checkpoints, self.steps, node_bytes(theta, keep), self.memory_budget, tasks)
         return forward_and_sweep(
-            forward_step, flow.vector_field, step, terminal, theta, self.steps, scheme, keep, self.unroll
+            forward_step,
+            flow.vector_field,
+            step,
+            terminal,
+            theta,
+            self.steps,
+            self._scheme(theta, tasks),
+            self.keeps_vector_field,
+            self.unroll,
         )
 
 
