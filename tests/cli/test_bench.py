@@ -110,3 +110,29 @@ def test_a_measurement_stopped_for_time_keeps_its_compiled_plan():
     rows = [{"workload": "w", "method": "MAML", "steps": k, **r} for k, r in ((10, measured), (100, row))]
     table = markdown({"rows": rows, "checks": {}}, "# header", "float32")
     assert "| MAML | 5.0 | TIMEOUT |" in table and "| MAML | 1.0 | 3.0 (TIMEOUT) |" in table
+
+
+def test_bench_against_diffrax_times_both_and_checks_equal_gradients(tmp_path):
+    """One solver at a tiny size: every row measured, the ratio table written, equal gradients in float64."""
+    from amaml.experiments import bench_workloads, header, run_bench, write_bench_report
+    from amaml.experiments._bench_compare import DiffraxComparison
+
+    comparison = DiffraxComparison(steps=3, solvers=("euler",))
+    workloads = bench_workloads(["paper"], [2], ["discrete adjoint"], [comparison])
+    result = run_bench(workloads, "float64", 1, [comparison], timeout=300, memory_limit_gb=4)
+    measured = {r["method"] for r in result["rows"] if r["status"] == "ok"}
+    assert measured == {"discrete adjoint", "A-MAML euler/euler", "diffrax euler stored", "diffrax euler checkpointed"}
+    (check,) = result["checks"]
+    assert (check["theirs"], check["ours"], check["steps"]) == ("diffrax euler stored", "discrete adjoint", 3)
+    assert check["relative_difference"] < 1e-10
+    table = write_bench_report(result, tmp_path, header("t", "amaml bench", None), "float64").read_text()
+    assert re.search(r"\| discrete adjoint \| diffrax euler checkpointed \| [0-9.]+x \|", table)
+    assert "diffrax RecursiveCheckpointAdjoint(checkpoints=2)" in table
+
+
+def test_bench_rejects_unknown_or_unavailable_comparisons(capsys, monkeypatch):
+    assert main(["bench", "--against", "jax"]) == 2
+    assert "unknown comparison 'jax'; valid names are: torch, diffrax" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "diffrax", None)  # as if not installed
+    assert main(["bench", "--workloads", "paper", "--against", "diffrax"]) == 2
+    assert "bench-diffrax" in capsys.readouterr().err

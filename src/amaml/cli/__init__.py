@@ -13,7 +13,7 @@ Commands::
     amaml reproduce omniglot-horizon --budget {quick,standard,paper} [--data-dir DIR] [--out DIR]
     amaml reproduce omniglot-updates --budget {quick,standard,paper} [--data-dir DIR] [--out DIR]
     amaml data fetch {movielens-100k,movielens-1m,jester-1,omniglot} [--dir DIR]
-    amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch] [--out DIR]
+    amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch,diffrax] [--out DIR]
     amaml scaling [--devices 1,2,4,8] [--batch 16] [--method A-MAML] [--steps 100] [--out DIR]
     amaml list
 
@@ -98,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", help="comma-separated benchmark methods (default: each workload's)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--dtype", default="float32")
-    p.add_argument("--against", help="torch: also time the PyTorch implementation in benchmarks/")
+    p.add_argument(
+        "--against",
+        help="comma-separated: torch (the authors'-style PyTorch loop in benchmarks/), "
+        "diffrax (jax.grad through diffrax.diffeqsolve); also checks equal meta-gradients",
+    )
     p.add_argument("--out", default="results/bench/cpu")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
     p.add_argument("--memory-limit-gb", type=float, default=16.0)

@@ -184,17 +184,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
             steps = [int(k) for k in _names(args.steps)]
         except ValueError:
             raise ValueError(f"`--steps` must be comma-separated positive integers, got {args.steps!r}.") from None
-    against = {None: False, "torch": True}
-    if args.against not in against:
-        raise ValueError(f"`--against` must be 'torch', got {args.against!r}.")
-    workloads = bench_workloads(_names(args.workloads), steps, _names(args.methods or ""), against[args.against])
+    from ..experiments._bench_compare import COMPARISONS
+
+    comparisons = [COMPARISONS.lookup(name) for name in _names(args.against or "")]
+    workloads = bench_workloads(_names(args.workloads), steps, _names(args.methods or ""), comparisons)
     commit = git_commit()
-    with point_progress(bench_points(workloads, against[args.against]), "bench", args.quiet) as progress:
+    with point_progress(bench_points(workloads, comparisons), "bench", args.quiet) as progress:
         result = run_bench(
             workloads,
             dtype,
             args.repeats,
-            against[args.against],
+            comparisons,
             args.timeout,
             args.memory_limit_gb,
             progress,
@@ -243,6 +243,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from ..data import DATASETS
     from ..experiments import CF_BUDGETS, REPRODUCTIONS, WORKLOADS
     from ..experiments._bench import BENCH_METHOD_NAMES
+    from ..experiments._bench_compare import COMPARISONS
     from ..train._config import SECTIONS
 
     rows = [
@@ -261,5 +262,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name, budgets in [*((name, spec.budgets) for name, spec in REPRODUCTIONS.items()), ("cf", CF_BUDGETS)]:
         print(f"{name + ':':18}" + ", ".join(f"{k} ({b.description})" for k, b in budgets.items()))
     print(f"{'bench workloads:':18}{', '.join(WORKLOADS)}; methods: {', '.join(BENCH_METHOD_NAMES)}")
+    print(f"{'bench --against:':18}{', '.join(COMPARISONS)}")
     print(f"{'config sections:':18}" + ", ".join(s.name for s in SECTIONS) + " (keys: `amaml config show`)")
     return 0

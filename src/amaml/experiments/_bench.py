@@ -6,20 +6,18 @@ import dataclasses
 import json
 import logging
 import subprocess
-import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .._registry import Registry
-from ._bench_worker import BENCH_METHODS
+from ._bench_compare import AbstractComparison, worker_command
+from ._bench_worker import BENCH_METHODS, PAPER_METHODS
 
 log = logging.getLogger("amaml")
 CONV4_BLOCKS = 4
-TORCH_SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "torch_amaml.py"
-TORCH_METHOD = "PyTorch A-MAML rk4/euler (authors' style)"
-SAME_ALGORITHM = "A-MAML rk4/euler stored"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,8 +123,8 @@ CONV4_METHODS = ("MAML", "discrete adjoint", "A-MAML", "FOMAML")
 WORKLOADS: Registry[Workload] = Registry(
     "workload",
     {
-        "paper": Workload("paper", 50, 32, ALL_STEPS, BENCH_METHODS),
-        "paper100": Workload("paper100", 100, 32, ALL_STEPS, BENCH_METHODS),
+        "paper": Workload("paper", 50, 32, ALL_STEPS, PAPER_METHODS),
+        "paper100": Workload("paper100", 100, 32, ALL_STEPS, PAPER_METHODS),
         "wide": Workload("wide", 50, 512, (10, 100, 1000), ("A-MAML", "discrete adjoint", "MAML", "FOMAML")),
         # Omniglot-shaped 20-way 5-shot episodes, 5 queries per class: one task, and MAML's meta-batch of 16
         **{
@@ -141,13 +139,23 @@ BENCH_METHOD_NAMES: Registry[str] = Registry("benchmark method", {m: m for m in 
 
 
 def bench_workloads(
-    names: list[str], steps: list[int] | None = None, methods: list[str] | None = None, against_torch: bool = False
+    names: list[str],
+    steps: list[int] | None = None,
+    methods: list[str] | None = None,
+    comparisons: Sequence[AbstractComparison] = (),
 ) -> list[Workload]:
     """The workloads to measure, with their K values and methods replaced where given.
 
+    Args:
+        names: workload names (:data:`WORKLOADS`).
+        steps: the K values to measure instead of each workload's.
+        methods: benchmark methods to measure instead of each workload's.
+        comparisons: other implementations to time beside them (:data:`COMPARISONS`); each
+            checks that it can run here and on these workloads.
+
     Raises:
-        ValueError: for an unknown workload or method, a K below 1, or ``against_torch``
-            without PyTorch or without the source checkout's comparison script.
+        ValueError: for an unknown workload or method, a K below 1, or a comparison that
+            cannot run (its package missing, a model it does not implement).
     """
     workloads = [WORKLOADS.lookup(name) for name in names]
     if steps:
@@ -158,57 +166,20 @@ def bench_workloads(
         for method in methods:
             BENCH_METHOD_NAMES.lookup(method)
         workloads = [dataclasses.replace(w, methods=tuple(methods)) for w in workloads]
-    if against_torch:
-        others = [w.name for w in workloads if w.model != "mlp"]
-        if others:
-            raise ValueError(f"the PyTorch comparison implements the MLP only, not the workloads {', '.join(others)}.")
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            raise ValueError("the PyTorch comparison needs PyTorch: pip install -e '.[bench-torch]'.") from None
-        if not TORCH_SCRIPT.exists():
-            raise ValueError(f"the PyTorch comparison needs the source checkout's {TORCH_SCRIPT}.")
+    for comparison in comparisons:
+        comparison.require(workloads)
     return workloads
 
 
-def bench_points(workloads: list[Workload], against_torch: bool) -> int:
+def bench_jobs(workload: Workload, comparisons: Sequence[AbstractComparison] = ()) -> list[tuple[str, int]]:
+    """The ``(method, K)`` points of one workload: its methods, then each comparison's rows (once each)."""
+    methods = list(dict.fromkeys([*workload.methods, *(m for c in comparisons for m in c.methods)]))
+    return [(m, k) for m in methods for k in workload.steps if not (m == "MAML-1" and k != 1)]
+
+
+def bench_points(workloads: list[Workload], comparisons: Sequence[AbstractComparison] = ()) -> int:
     """How many measurements :func:`run_bench` makes (for a progress bar)."""
-    return sum(len(w.steps) * (len(w.methods) + against_torch) for w in workloads)
-
-
-def worker_command(method: str, steps: int, data: Path, repeats: int, dtype: str, *extra: str) -> list[str]:
-    """The command line of one fresh `amaml.experiments._bench_worker` measurement (``extra``: more flags)."""
-    return [
-        sys.executable,
-        "-m",
-        "amaml.experiments._bench_worker",
-        "--method",
-        method,
-        "--steps",
-        str(steps),
-        "--data",
-        str(data),
-        "--repeats",
-        str(repeats),
-        "--dtype",
-        dtype,
-        *extra,
-    ]
-
-
-def torch_command(data: Path, steps: int, repeats: int, *extra: str) -> list[str]:
-    """The command line of one measurement of the PyTorch comparison in ``benchmarks/``."""
-    return [
-        sys.executable,
-        str(TORCH_SCRIPT),
-        "--data",
-        str(data),
-        "--steps",
-        str(steps),
-        "--repeats",
-        str(repeats),
-        *extra,
-    ]
+    return sum(len(bench_jobs(w, comparisons)) for w in workloads)
 
 
 def _worker(command: list[str], timeout: float, env: dict[str, str] | None = None) -> dict:
@@ -229,59 +200,46 @@ def run_bench(
     workloads: list[Workload],
     dtype: str,
     repeats: int,
-    against_torch: bool,
+    comparisons: Sequence[AbstractComparison],
     timeout: float,
     memory_limit_gb: float,
     progress=None,
     unroll: int = 0,
 ) -> dict:
-    """Measure every (workload, method, K); returns ``{"rows": [...], "checks": {...}}``."""
-    rows, checks = [], {}
+    """Measure every (workload, method, K), each in a fresh process.
+
+    Args:
+        workloads: what :func:`bench_workloads` returned.
+        dtype: ``"float32"`` or ``"float64"``.
+        repeats: timed meta-updates per point (the median is reported).
+        comparisons: other implementations timed beside amaml's; each adds its rows and its
+            same-gradient checks.
+        timeout: seconds per point.
+        memory_limit_gb: a point whose compiled plan exceeds this is reported OOM, not run.
+        progress: called with a label before each point.
+        unroll: scan steps per loop iteration (0: by backend).
+
+    Returns:
+        ``{"rows": [...], "checks": [...], "comparisons": [names]}``: one row per point and one
+        check per pair of implementations compared, each with its workload.
+    """
+    rows, checks = [], []
+    extra = ("--memory-limit-gb", str(memory_limit_gb), "--unroll", str(unroll))
+    owners = {m: c for c in comparisons for m in c.methods}  # who measures each comparison row
     with tempfile.TemporaryDirectory() as tmp:
         for workload in workloads:
             data = Path(tmp) / f"{workload.name}.npz"
             workload.write(data, dtype)
-            jobs = [(m, k) for k in workload.steps for m in workload.methods if not (m == "MAML-1" and k != 1)]
-            if against_torch:
-                jobs += [(TORCH_METHOD, k) for k in workload.steps]
-            for method, steps in jobs:
+            for method, steps in bench_jobs(workload, comparisons):
                 if progress:
                     progress(f"{workload.name}: {method} K={steps}")
-                if method == TORCH_METHOD:
-                    command = torch_command(data, steps, max(1, min(repeats, 3)))
+                if method in owners:
+                    command = owners[method].command(method, steps, data, repeats, dtype, extra)
                 else:
-                    command = worker_command(
-                        method,
-                        steps,
-                        data,
-                        repeats,
-                        dtype,
-                        "--memory-limit-gb",
-                        str(memory_limit_gb),
-                        "--unroll",
-                        str(unroll),
-                    )
+                    command = worker_command(method, steps, data, repeats, dtype, *extra)
                 result = _worker(command, timeout)
                 rows.append({"workload": workload.name, "method": method, "steps": steps, **result})
                 log.debug("%s", rows[-1])
-            if against_torch:
-                checks[workload.name] = gradient_check(data, dtype)
-    return {"rows": rows, "checks": checks}
-
-
-def gradient_check(data: Path, dtype: str, steps: int = 10) -> dict:
-    """Relative difference of the PyTorch and amaml meta-gradients on the same workload."""
-    with tempfile.TemporaryDirectory() as tmp:
-        torch_grad, jax_grad = Path(tmp) / "torch.npy", Path(tmp) / "jax.npy"
-        subprocess.run(
-            torch_command(data, steps, 1, "--grad-out", str(torch_grad)),
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            worker_command(SAME_ALGORITHM, steps, data, 1, dtype, "--grad-out", str(jax_grad)),
-            check=True,
-            capture_output=True,
-        )
-        a, b = np.load(torch_grad), np.load(jax_grad)
-    return {"steps": steps, "relative_difference": float(np.linalg.norm(a - b) / np.linalg.norm(b)), "dtype": dtype}
+            for comparison in comparisons:
+                checks += [{"workload": workload.name, **row} for row in comparison.check(data, dtype)]
+    return {"rows": rows, "checks": checks, "comparisons": [c.name for c in comparisons]}

@@ -1,11 +1,12 @@
-"""The benchmark report: tables of time and memory against K, the PyTorch ratio, and figures."""
+"""The benchmark report: tables of time and memory against K, the comparisons' ratios, and figures."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ._bench import SAME_ALGORITHM, TORCH_METHOD, WORKLOADS
+from ._bench import WORKLOADS
+from ._bench_compare import COMPARISONS
 from ._report import atomic_write_figure, atomic_write_text
 
 
@@ -17,6 +18,33 @@ def _cell(row: dict | None, key: str, scale: float, fmt: str) -> str:
         return "" if value is None else format(value * scale, fmt)
     # the plan of a measurement stopped for memory or time is still known: show it beside why
     return status.upper() if value is None else f"{format(value * scale, fmt)} ({status.upper()})"
+
+
+def _ok(rows: list[dict], method: str, steps: int) -> dict | None:
+    return next((r for r in rows if r["method"] == method and r["steps"] == steps and r.get("status") == "ok"), None)
+
+
+def _ratio_table(workload: str, rows: list[dict], comparison) -> str:
+    """Other / amaml seconds for each of the comparison's pairs and K (higher: amaml faster)."""
+    pairs = [(ours, other) for ours, other in comparison.ratios if any(r["method"] == other for r in rows)]
+    steps = sorted({r["steps"] for r in rows if r["method"] in {other for _, other in pairs}})
+    if not pairs:
+        return ""
+    lines = [
+        f"\n### {workload}: {comparison.name} / amaml time ratio (higher: amaml faster)\n\n| amaml method | against | "
+        + " | ".join(f"K={k}" for k in steps)
+        + " |\n|---|---|"
+        + "---|" * len(steps)
+        + "\n"
+    ]
+    for ours, other in pairs:
+        cells = []
+        for k in steps:
+            mine, theirs = _ok(rows, ours, k), _ok(rows, other, k)
+            ratio = theirs["seconds"] / mine["seconds"] if mine and theirs else None
+            cells.append("" if ratio is None else f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.2f}x")
+        lines.append(f"| {ours} | {other} | " + " | ".join(cells) + " |\n")
+    return "".join(lines)
 
 
 def markdown(result: dict, header_text: str, dtype: str) -> str:
@@ -64,30 +92,18 @@ def markdown(result: dict, header_text: str, dtype: str) -> str:
                 f"\n{workload}: checkpoint plans (the times above include their recomputation):\n\n"
                 + "".join(f"- {m}, K={k}: {text}\n" for (m, k), text in sorted(schemes.items()))
             )
-        torch_rows = {r["steps"]: r for r in wrows if r["method"] == TORCH_METHOD and r.get("status") == "ok"}
-        if torch_rows:
+        for name in result.get("comparisons", []):
+            parts.append(_ratio_table(workload, wrows, COMPARISONS[name]))
+        checks = [c for c in result.get("checks", []) if c["workload"] == workload]
+        if checks:
             parts.append(
-                f"\n### {workload}: PyTorch / amaml time ratio (higher: amaml faster)\n\n| amaml method | "
-                + " | ".join(f"K={k}" for k in sorted(torch_rows))
-                + " |\n|---|"
-                + "---|" * len(torch_rows)
-                + "\n"
-            )
-            for method in ("A-MAML", SAME_ALGORITHM, "A-MAML euler/euler"):
-                cells = []
-                for k in sorted(torch_rows):
-                    mine = next(
-                        (r for r in wrows if r["method"] == method and r["steps"] == k and r.get("status") == "ok"),
-                        None,
-                    )
-                    cells.append(f"{torch_rows[k]['seconds'] / mine['seconds']:.0f}x" if mine else "")
-                parts.append(f"| {method} | " + " | ".join(cells) + " |\n")
-            check = result["checks"].get(workload)
-            if check:
-                parts.append(
-                    f"\nSame meta-gradient: PyTorch vs `{SAME_ALGORITHM}` at K={check['steps']}, "
-                    f"relative difference {check['relative_difference']:.1e} ({check['dtype']}).\n"
+                f"\n{workload}: same meta-gradient on the workload's parameters (relative difference, 2-norm):\n\n"
+                + "".join(
+                    f"- {c['theirs']} vs `{c['ours']}` at K={c['steps']}: "
+                    f"{c['relative_difference']:.1e} ({c['dtype']})\n"
+                    for c in checks
                 )
+            )
     return "".join(parts)
 
 

@@ -17,7 +17,7 @@ import statistics
 import sys
 import time
 
-BENCH_METHODS = (
+PAPER_METHODS = (
     "A-MAML",
     "A-MAML euler/euler",
     "A-MAML rk4/euler stored",
@@ -27,6 +27,17 @@ BENCH_METHODS = (
     "FOMAML",
     "iMAML",
     "Reptile",
+)
+"""What the paper workloads time by default: every method, in the paper's configurations."""
+DIFFRAX_SOLVERS = ("euler", "heun", "rk4")
+DIFFRAX_METHODS = tuple(f"diffrax {solver} {kept}" for solver in DIFFRAX_SOLVERS for kept in ("stored", "checkpointed"))
+"""MAML's gradient through ``diffrax.diffeqsolve`` (``--against diffrax``), all K states kept or diffrax's default."""
+BENCH_METHODS = (
+    *PAPER_METHODS,
+    "discrete adjoint heun",
+    "discrete adjoint rk4",
+    "A-MAML heun/heun",
+    *DIFFRAX_METHODS,
 )
 
 
@@ -41,9 +52,21 @@ def peak_rss_bytes() -> int:
 
 
 def build_method(name: str, steps: int, h: float, unroll: int | None = None):
-    """The benchmark method ``name``; ``unroll=None`` lets the method pick by backend."""
+    """The benchmark method ``name``; ``unroll=None`` lets the method pick by backend.
+
+    ``diffrax SOLVER stored|checkpointed``: :class:`~amaml.experiments._diffrax.DiffraxDiscretise`
+    keeping all K states, or diffrax's default of about sqrt(2K) (it has no ``unroll``).
+    """
     import amaml
 
+    if name not in BENCH_METHODS:
+        raise ValueError(f"unknown benchmark method {name!r}; valid names are: {', '.join(BENCH_METHODS)}.")
+    solvers = {"euler": amaml.Euler(), "heun": amaml.Heun(), "rk4": amaml.RK4()}
+    if name.startswith("diffrax "):
+        from ._diffrax import DiffraxDiscretise
+
+        _, solver, kept = name.split()
+        return DiffraxDiscretise(steps, h, forward=solvers[solver], checkpoints=None if kept == "stored" else "auto")
     table = {
         "A-MAML": lambda: amaml.AdjointMAML(steps, h, unroll=unroll),
         "A-MAML euler/euler": lambda: amaml.AdjointMAML(
@@ -53,14 +76,17 @@ def build_method(name: str, steps: int, h: float, unroll: int | None = None):
             steps, h, forward=amaml.RK4(), backward=amaml.Euler(), checkpoints=None, unroll=unroll
         ),
         "discrete adjoint": lambda: amaml.DiscreteAdjoint(steps, h, forward=amaml.Euler(), unroll=unroll),
+        "discrete adjoint heun": lambda: amaml.DiscreteAdjoint(steps, h, forward=amaml.Heun(), unroll=unroll),
+        "discrete adjoint rk4": lambda: amaml.DiscreteAdjoint(steps, h, forward=amaml.RK4(), unroll=unroll),
+        "A-MAML heun/heun": lambda: amaml.AdjointMAML(
+            steps, h, forward=amaml.Heun(), backward=amaml.Heun(), unroll=unroll
+        ),
         "MAML": lambda: amaml.MAML(steps, h, unroll=unroll),
         "MAML-1": lambda: amaml.MAML(1, h, unroll=unroll),
         "FOMAML": lambda: amaml.FOMAML(steps, h, unroll=unroll),
         "iMAML": lambda: amaml.IMAML(steps, h, unroll=unroll),
         "Reptile": lambda: amaml.Reptile(steps, h, unroll=unroll),
     }
-    if name not in table:
-        raise ValueError(f"unknown benchmark method {name!r}; valid names are: {', '.join(table)}.")
     return table[name]()
 
 
@@ -140,6 +166,8 @@ def measure(args) -> dict:
     }
     if isinstance(method, (amaml.AdjointMAML, amaml.DiscreteAdjoint)):  # what checkpointing costs
         result["checkpointing"] = amaml.checkpoint_plan(method, params, tasks).description
+    elif hasattr(method, "description"):  # the diffrax comparison
+        result["checkpointing"] = method.description
     if estimate is not None and estimate > args.memory_limit_gb * 2**30:
         return {
             **result,
