@@ -10,6 +10,10 @@
 #                    XLA's command buffers (CUDA graphs) off, and extended to loop bodies and
 #                    conditionals (WHILE, CONDITIONAL), against the default of the installed XLA
 #   wide             the wide MLP at K = 10, 100, 1000 with the default (memory-aware) checkpoints
+#   diffrax          `--against diffrax` at K = 50, 500 (Euler, Heun, RK4; stored and checkpointed),
+#                    when diffrax imports; on a machine without internet carry its pure-Python
+#                    wheels in .whl/ (`pip download -d .whl diffrax`, then --no-deps installs them)
+# ONLY="step ..." runs just those steps (one 10-minute call does not hold them all: split in two).
 # `--quick` runs every step at K = 5 with one repeat: the CPU rehearsal of the script
 # (PYTHON=.venv/bin/python where the system python has no JAX).
 # A step that fails or passes its time limit is reported and the script goes on.
@@ -18,13 +22,14 @@ out=${1:?usage: gpu_round2.sh OUT_DIR [--quick]}
 quick=${2:-}
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1
-steps=200 wide_steps=10,100,1000 repeats=20 limit=150
-if [[ $quick == --quick ]]; then steps=5 wide_steps=5 repeats=1 limit=300; fi
+steps=200 wide_steps=10,100,1000 diffrax_steps=50,500 repeats=20 limit=150
+if [[ $quick == --quick ]]; then steps=5 wide_steps=5 diffrax_steps=5 repeats=1 limit=300; fi
 nvidia-smi -L || true
 
 bench() { # bench NAME [amaml bench flags]: one step, bounded in time
   local name=$1
   shift
+  if [[ -n ${ONLY:-} && " $ONLY " != *" $name "* ]]; then return; fi
   echo "== $name"
   timeout "$limit" "${PYTHON:-python3}" -m amaml bench --out "$out/$name" --quiet --repeats "$repeats" "$@" \
     || echo "== $name: exit $? (see above)"
@@ -41,4 +46,12 @@ XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_command_buffer=" \
 XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_enable_command_buffer=FUSION,CUBLAS,CUDNN,CUSTOM_CALL,WHILE,CONDITIONAL" \
   bench f32-k200-cmdbuf-loops "${paper[@]}" --timeout 60 --methods "A-MAML,discrete adjoint"
 bench wide --workloads wide --steps "$wide_steps" --timeout 60 --memory-limit-gb 60 --methods "discrete adjoint,MAML"
+if ! "${PYTHON:-python3}" -c "import diffrax" 2>/dev/null && [[ -d .whl ]]; then
+  "${PYTHON:-python3}" -m pip install --quiet --no-index --no-deps .whl/*.whl || true
+fi
+if "${PYTHON:-python3}" -c "import diffrax" 2>/dev/null; then
+  limit=420 bench diffrax --workloads paper --steps "$diffrax_steps" --timeout 60 --methods "discrete adjoint" --against diffrax
+else
+  echo "== diffrax: not installed, skipped"
+fi
 echo "== done: $(find "$out" -name bench.md | wc -l) tables under $out"
