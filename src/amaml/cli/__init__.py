@@ -15,6 +15,7 @@ Commands::
     amaml data fetch {movielens-100k,movielens-1m,jester-1,omniglot} [--dir DIR]
     amaml bench [--workloads paper,wide] [--steps 1,10,...] [--against torch,diffrax] [--out DIR]
     amaml scaling [--devices 1,2,4,8] [--batch 16] [--method A-MAML] [--steps 100] [--out DIR]
+    amaml throughput [--batches 5,...,1000] [--torch-batches B,..|none] [--widths 32,...,1024] [--out DIR]
     amaml list
 
 Exit codes: 0 done, 2 bad input (one line naming the argument), 3 training diverged (with
@@ -98,11 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", help="comma-separated benchmark methods (default: each workload's)")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--dtype", default="float32")
-    p.add_argument(
-        "--against",
-        help="comma-separated: torch (the authors'-style PyTorch loop in benchmarks/), "
-        "diffrax (jax.grad through diffrax.diffeqsolve); also checks equal meta-gradients",
-    )
+    p.add_argument("--against", help="comma-separated: torch (benchmarks/), diffrax; same gradient checked")
     p.add_argument("--out", default="results/bench/cpu")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
     p.add_argument("--memory-limit-gb", type=float, default=16.0)
@@ -122,6 +119,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/scaling/cpu")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_commands.cmd_scaling)
+
+    p = sub.add_parser("throughput", help="meta-updates and tasks per second against meta-batch size and width")
+    p.add_argument("--batches", default="5,10,50,100,500,1000", help="comma-separated meta-batch sizes")
+    p.add_argument("--torch-batches", help="the batches that also time PyTorch (default: all; none: no PyTorch)")
+    p.add_argument("--widths", default="32,64,128,256,512,1024", help="comma-separated MLP widths")
+    p.add_argument("--width-batch", type=int, default=5, help="the meta-batch of the width sweep")
+    p.add_argument("--steps", type=int, default=50, help="inner steps K")
+    p.add_argument("--methods", help="comma-separated benchmark methods (default: A-MAML rk4/euler stored)")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per measurement")
+    p.add_argument("--out", default="results/throughput/cpu")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_commands.cmd_throughput)
 
     p = sub.add_parser("list", help="list every name a configuration or command accepts")
     p.set_defaults(func=_commands.cmd_list)

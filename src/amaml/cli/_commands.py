@@ -10,8 +10,12 @@ from . import _distributed
 from ._progress import RunProgress, point_progress
 
 
-def _names(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
+def _names(text: str, ints: str = "") -> list:  # integers when `ints` names the flag (for the error)
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    try:
+        return [int(t) for t in items] if ints else items
+    except ValueError:
+        raise ValueError(f"`{ints}` must be comma-separated positive integers, got {text!r}.") from None
 
 
 def _enable_x64_if_needed(dtype: str) -> None:
@@ -174,18 +178,11 @@ def _dtype(text: str) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from ..experiments import bench_workloads, git_commit, header, run_bench, write_bench_report
+    from ..experiments import COMPARISONS, bench_workloads, git_commit, header, run_bench, write_bench_report
     from ..experiments._bench import bench_points
 
     dtype = _dtype(args.dtype)
-    steps = None
-    if args.steps:
-        try:
-            steps = [int(k) for k in _names(args.steps)]
-        except ValueError:
-            raise ValueError(f"`--steps` must be comma-separated positive integers, got {args.steps!r}.") from None
-    from ..experiments._bench_compare import COMPARISONS
-
+    steps = _names(args.steps, "--steps") if args.steps else None
     comparisons = [COMPARISONS.lookup(name) for name in _names(args.against or "")]
     workloads = bench_workloads(_names(args.workloads), steps, _names(args.methods or ""), comparisons)
     commit = git_commit()
@@ -211,10 +208,7 @@ def cmd_scaling(args: argparse.Namespace) -> int:
     from ..experiments import git_commit, header, run_scaling, write_scaling_report
     from ..experiments._scaling import check_scaling
 
-    try:
-        devices = [int(d) for d in _names(args.devices)]
-    except ValueError:
-        raise ValueError(f"`--devices` must be comma-separated positive integers, got {args.devices!r}.") from None
+    devices = _names(args.devices, "--devices")
     check_scaling(args.workload, args.method, args.steps, args.batch, devices, args.repeats, prefix="--")
     commit = git_commit()
     with point_progress(len(devices), "scaling", args.quiet) as progress:
@@ -238,12 +232,29 @@ def cmd_scaling(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_throughput(args: argparse.Namespace) -> int:
+    from ..experiments import git_commit, header, run_throughput, write_throughput_report
+    from ..experiments._throughput import check_throughput
+
+    options = {key: getattr(args, key) for key in ("steps", "width_batch", "repeats", "timeout")}
+    options["batches"], options["widths"] = _names(args.batches, "--batches"), _names(args.widths, "--widths")
+    options["methods"] = None if args.methods is None else _names(args.methods)
+    torch = args.torch_batches
+    options["torch_batches"] = None if torch is None else [] if torch == "none" else _names(torch, "--torch-batches")
+    points, commit = check_throughput(**options, prefix="--"), git_commit()  # the commit of the code that runs
+    with point_progress(points, "throughput", args.quiet) as progress:
+        result = run_throughput(**options, progress=progress)
+    title = "Throughput against the meta-batch size and the model width"
+    path = write_throughput_report(result, Path(args.out), header(title, args.command_line, commit))
+    print(f"{path.read_text()}\nwrote {path}, throughput.json, tasks.png and gflops.png in {args.out}")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .. import train
     from ..data import DATASETS
-    from ..experiments import CF_BUDGETS, REPRODUCTIONS, WORKLOADS
+    from ..experiments import CF_BUDGETS, COMPARISONS, REPRODUCTIONS, WORKLOADS
     from ..experiments._bench import BENCH_METHOD_NAMES
-    from ..experiments._bench_compare import COMPARISONS
     from ..train._config import SECTIONS
 
     rows = [

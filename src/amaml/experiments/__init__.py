@@ -14,8 +14,12 @@
   meta-updates, to measure how much of a gap is budget (budgets :data:`UPDATES_BUDGETS`);
 - :data:`REPRODUCTIONS`: every experiment above but ``cf``, by the name ``amaml reproduce`` takes;
 - :func:`run_bench` + :func:`write_bench_report`: time and memory per meta-update against
-  the number of inner steps, one fresh process per point (workloads :data:`WORKLOADS`);
-- :func:`run_scaling` + :func:`write_scaling_report`: meta-updates per second against devices.
+  the number of inner steps, one fresh process per point (workloads :data:`WORKLOADS`), beside
+  other implementations (:data:`COMPARISONS`: the authors'-style PyTorch loop, diffrax);
+- :func:`run_scaling` + :func:`write_scaling_report`: meta-updates per second against devices;
+- :func:`run_throughput` + :func:`write_throughput_report`: meta-updates and tasks per second
+  against the meta-batch size beside the authors'-style PyTorch loop, and GFLOP/s against the
+  model width beside the machine's measured matmul peak.
 
 Every report's header names the command, the commit and the machine (:func:`header`);
 files are written atomically, only under the directory the caller passes.
@@ -25,6 +29,7 @@ from ._bench import WORKLOADS as WORKLOADS
 from ._bench import Workload as Workload
 from ._bench import bench_workloads as bench_workloads
 from ._bench import run_bench as run_bench
+from ._bench_compare import COMPARISONS as COMPARISONS
 from ._bench_report import write_outputs as write_bench_report
 from ._cf import CF_BUDGETS as CF_BUDGETS
 from ._cf import CFBudget as CFBudget
@@ -59,10 +64,13 @@ from ._synthetic import METHODS as METHODS
 from ._synthetic import Budget as Budget
 from ._synthetic import reproduce_synthetic as reproduce_synthetic
 from ._synthetic_report import write_report as write_synthetic_report
+from ._throughput import run_throughput as run_throughput
+from ._throughput_report import write_outputs as write_throughput_report
 
 __all__ = [
     "BUDGETS",
     "CF_BUDGETS",
+    "COMPARISONS",
     "HORIZON_BUDGETS",
     "HorizonBudget",
     "REPRODUCTIONS",
@@ -91,6 +99,7 @@ __all__ = [
     "reproduce_updates",
     "run_bench",
     "run_scaling",
+    "run_throughput",
     "write_bench_report",
     "write_cf_report",
     "write_horizon_report",
@@ -99,4 +108,5 @@ __all__ = [
     "write_omniglot_report",
     "write_scaling_report",
     "write_synthetic_report",
+    "write_throughput_report",
 ]

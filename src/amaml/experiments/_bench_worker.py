@@ -216,8 +216,14 @@ def main(argv=None) -> int:
         help="split the meta-batch over this many devices (0: plain single-device jit)",
     )
     parser.add_argument("--grad-out", help="also save the meta-gradient at the workload's parameters (.npy)")
+    parser.add_argument("--flops", action="store_true", help="then also count XLA's FLOPs of the meta-update")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args)))
+    result = measure(args)
+    if args.flops and result["status"] == "ok":  # `amaml throughput`: after the timing, so as not to disturb it
+        from ._throughput import fitted_flops
+
+        result["flops"] = fitted_flops(args.data, args.method, args.steps, args.dtype, args.step_size)
+    print(json.dumps(result))
     return 0
 
 
