@@ -18,7 +18,7 @@ and benchmarks), :mod:`amaml.tasks`, :mod:`amaml.data`, :mod:`amaml.models`,
 :mod:`amaml.losses`, :mod:`amaml.distributed`; ``amaml`` on the command line is :mod:`amaml.cli`.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as _metadata
 
 from . import data as data
 from . import distributed as distributed
@@ -56,6 +56,43 @@ from .train._step import MetaStep as MetaStep
 from .train._step import meta_train_step as meta_train_step
 
 try:
-    __version__ = version("amaml")
-except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = _metadata.version("amaml")
+except _metadata.PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
+
+__all__ = [  # the public API: every name here is in the API reference (tests/test_docs.py checks)
+    "AbstractMetaMethod",
+    "AbstractSolver",
+    "AdjointMAML",
+    "CheckpointPlan",
+    "DiscreteAdjoint",
+    "DivergenceError",
+    "DivergenceKnobs",
+    "Euler",
+    "FOMAML",
+    "FeatureLoss",
+    "Heun",
+    "IMAML",
+    "MAML",
+    "MetaGradCheck",
+    "MetaParams",
+    "MetaStep",
+    "RK4",
+    "Reptile",
+    "Task",
+    "adapt",
+    "check_meta_grad",
+    "checkpoint_plan",
+    "data",
+    "default_memory_budget",
+    "distributed",
+    "experiments",
+    "losses",
+    "meta_train_step",
+    "meta_value_and_grad",
+    "models",
+    "raise_if_diverged",
+    "task_diverged",
+    "tasks",
+    "train",
+]
