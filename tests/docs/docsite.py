@@ -49,5 +49,5 @@ def katex_maths(dom: str) -> int:
 
 def highlighted_code(dom: str) -> int:
     """How many code blocks carry Pygments highlighting (a ``div.highlight`` with token spans)."""
-    blocks = re.findall(r'<div class="(?:language-\w+ )?highlight">(.*?)</div>', dom, re.S)
+    blocks = re.findall(r'<div class="[\w -]*highlight">(.*?)</div>', dom, re.S)
     return sum(bool(re.search(r'<span class="(?:k|n|nb|nn|s|mi|o|p)">', block)) for block in blocks)

@@ -22,9 +22,9 @@ METHODS = [amaml.DiscreteAdjoint(10, 0.05), amaml.AdjointMAML(10, 0.05), amaml.M
 
 def plain_apply(layers, x):
     for w, b in layers[:-1]:
-        x = jnp.tanh(x @ w + b)
+        x = jnp.tanh(x @ w + b[None])
     w, b = layers[-1]
-    return x @ w + b
+    return x @ w + b[None]
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,7 @@ class AdjointMAML(AbstractAdjointMethod):
         backward: (keyword-only) backward scheme: ``Euler()``, ``Heun()`` or ``RK4()``
             (default). The default matches the forward scheme's order *and* its stability
             region: with ``RK4()`` forward and ``Heun()`` backward, steps with
-            :math:`2 < h\lambda_\max < 2.79` are stable forward but the adjoint blows up.
+            :math:`2 < h\lambda_{\max} < 2.79` are stable forward but the adjoint blows up.
         prox: (keyword-only) proximal weight :math:`\lambda \ge 0`; 0 (default) is pure A-MAML.
         checkpoints: (keyword-only) ``None`` stores all ``K + 1`` states; an integer ``c``
             stores at most ``c`` states and recomputes each segment in the backward sweep;

@@ -12,6 +12,8 @@
   5-shot, head-only adaptation up to K = 1000 and a learned horizon (budgets :data:`HORIZON_BUDGETS`);
 - :func:`reproduce_updates` + :func:`write_updates_report`: one Omniglot method's accuracy against
   meta-updates, to measure how much of a gap is budget (budgets :data:`UPDATES_BUDGETS`);
+- :func:`reproduce_accuracy` + :func:`write_accuracy_report`: every meta-gradient's error against
+  the step size, against the continuous gradient and against MAML's (budgets :data:`ACCURACY_BUDGETS`);
 - :data:`REPRODUCTIONS`: every experiment above but ``cf``, by the name ``amaml reproduce`` takes;
 - :func:`run_bench` + :func:`write_bench_report`: time and memory per meta-update against
   the number of inner steps, one fresh process per point (workloads :data:`WORKLOADS`), beside
@@ -25,6 +27,10 @@ Every report's header names the command, the commit and the machine (:func:`head
 files are written atomically, only under the directory the caller passes.
 """
 
+from ._accuracy import ACCURACY_BUDGETS as ACCURACY_BUDGETS
+from ._accuracy import AccuracyBudget as AccuracyBudget
+from ._accuracy import reproduce_accuracy as reproduce_accuracy
+from ._accuracy_report import write_accuracy_report as write_accuracy_report
 from ._bench import WORKLOADS as WORKLOADS
 from ._bench import Workload as Workload
 from ._bench import bench_workloads as bench_workloads
@@ -68,6 +74,10 @@ from ._throughput import run_throughput as run_throughput
 from ._throughput_report import write_outputs as write_throughput_report
 
 __all__ = [
+    "ACCURACY_BUDGETS",
+    "AccuracyBudget",
+    "reproduce_accuracy",
+    "write_accuracy_report",
     "BUDGETS",
     "CF_BUDGETS",
     "COMPARISONS",

@@ -174,7 +174,8 @@ def bench_workloads(
 def bench_jobs(workload: Workload, comparisons: Sequence[AbstractComparison] = ()) -> list[tuple[str, int]]:
     """The ``(method, K)`` points of one workload: its methods, then each comparison's rows (once each)."""
     methods = list(dict.fromkeys([*workload.methods, *(m for c in comparisons for m in c.methods)]))
-    return [(m, k) for m in methods for k in workload.steps if not (m == "MAML-1" and k != 1)]
+    # K-major: the methods of one K run back to back, so a drift in the machine's load hits them alike
+    return [(m, k) for k in workload.steps for m in methods if not (m == "MAML-1" and k != 1)]
 
 
 def bench_points(workloads: list[Workload], comparisons: Sequence[AbstractComparison] = ()) -> int:

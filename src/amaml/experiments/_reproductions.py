@@ -8,6 +8,8 @@ from functools import partial
 from pathlib import Path
 
 from .._registry import Registry
+from ._accuracy import ACCURACY_BUDGETS, reproduce_accuracy
+from ._accuracy_report import write_accuracy_report
 from ._horizon import HORIZON_BUDGETS, reproduce_horizon
 from ._horizon_report import write_horizon_report
 from ._inner import INNER_BUDGETS, reproduce_inner
@@ -54,6 +56,10 @@ REPRODUCTIONS: Registry[Reproduction] = Registry(
     {
         "synthetic": Reproduction(
             BUDGETS, reproduce_synthetic, write_synthetic_report, "results/synthetic", "the panel figures", None
+        ),
+        "adjoint-accuracy": Reproduction(
+            ACCURACY_BUDGETS, reproduce_accuracy, write_accuracy_report, "results/adjoint-accuracy", "accuracy.png",
+            True,
         ),
         "inner-loop": Reproduction(
             INNER_BUDGETS, reproduce_inner, write_inner_report, "results/inner-loop", "curves.png", True
