@@ -23,6 +23,29 @@ def baseline_nrmse(dataset: CFMetaDataset, shots: int) -> dict[str, Float[Array,
 
     nRMSE is :math:`\sqrt{\frac1q \sum_j (\hat y_j - y_j)^2}` in standardised units (RMSE /
     training-rating standard deviation), as for the meta-learners.
+
+    Args:
+        dataset: from :func:`make_cf_dataset`.
+        shots: support ratings per test user (the first ``shots`` of its fixed order); the
+            query items are the next ``dataset.test_queries``.
+
+    Returns:
+        ``{name: nRMSE}`` for each name of :data:`BASELINES`, each of shape ``(T,)``: one value
+        per test user.
+
+    Raises:
+        ValueError: as :meth:`CFMetaDataset.test_tasks`, when ``shots + test_queries`` exceeds
+            ``dataset.min_ratings``.
+
+    Example:
+        >>> import jax, numpy as np
+        >>> from amaml.data import OneHotItems, Ratings, baseline_nrmse, make_cf_dataset
+        >>> users, items = np.repeat(np.arange(1, 7), 4), np.tile(np.arange(1, 5), 6)
+        >>> ratings = Ratings(users, items, ((users * items) % 5 + 1).astype(float))
+        >>> data = make_cf_dataset(ratings, OneHotItems(4), jax.random.key(0), n_test=2, min_ratings=4, test_queries=1)
+        >>> scores = baseline_nrmse(data, shots=2)
+        >>> list(scores) == list(BASELINES), scores["user mean"].shape
+        (True, (2,))
     """
     tasks = dataset.test_tasks(shots)
     end = shots + dataset.test_queries

@@ -42,6 +42,18 @@ class CFMetaDataset(AbstractMetaDataset):
         max_count: the most ratings a training user has (static: the width of the sort).
         min_ratings: every kept user rated at least this many of the kept items.
         test_queries: query examples per test task.
+
+    Example:
+        >>> import jax, numpy as np
+        >>> from amaml.data import OneHotItems, Ratings, make_cf_dataset
+        >>> users, items = np.repeat(np.arange(1, 7), 4), np.tile(np.arange(1, 5), 6)
+        >>> ratings = Ratings(users, items, ((users * items) % 5 + 1).astype(float))
+        >>> data = make_cf_dataset(ratings, OneHotItems(4), jax.random.key(0), n_test=2, min_ratings=4, test_queries=1)
+        >>> sample = jax.jit(data.sample, static_argnums=(1, 2, 3))  # batch, shots, queries: static
+        >>> sample(jax.random.key(1), 3, 2, 2).support_x.shape  # 3 users, 2 support items, x of width 4
+        (3, 2, 4)
+        >>> data.test_tasks(3).query_y.shape
+        (2, 1, 1)
     """
 
     item_x: Float[Array, "I d"]
@@ -115,6 +127,33 @@ def make_cf_dataset(
     see the same users). The test users are a random choice (by ``key``) among the rest;
     every other kept user trains. The standardisation, the item vectors and the item means
     come from the training users' ratings only.
+
+    Args:
+        ratings: the rating dataset (:func:`load_ratings`); each (user, item) pair at most once.
+        features: the item input x (:class:`OneHotItems` or :class:`SVDItems`).
+        key: a JAX random key; it chooses the test users and their items' order.
+        n_test: held-out test users.
+        min_ratings: users with fewer ratings of the kept items are dropped.
+        test_queries: query ratings per test task.
+        dtype: the float dtype of the item vectors and the ratings.
+
+    Returns:
+        :class:`CFMetaDataset`.
+
+    Raises:
+        ValueError: for empty ratings, a (user, item) pair rated twice, no more than ``n_test``
+            users with ``min_ratings`` ratings, training ratings that are all equal, or a bad
+            argument; ``features`` may raise too (too few items or users for its ``dim``).
+        TypeError: for ``features`` that is not an :class:`AbstractItemFeatures`.
+
+    Example:
+        >>> import jax, numpy as np
+        >>> from amaml.data import OneHotItems, Ratings, make_cf_dataset
+        >>> users, items = np.repeat(np.arange(1, 7), 4), np.tile(np.arange(1, 5), 6)
+        >>> ratings = Ratings(users, items, ((users * items) % 5 + 1).astype(float))
+        >>> data = make_cf_dataset(ratings, OneHotItems(4), jax.random.key(0), n_test=2, min_ratings=4, test_queries=1)
+        >>> len(data.train_users), len(data.test_users), data.item_x.shape
+        (4, 2, (4, 4))
     """
     _validate.instance_of("features", features, AbstractItemFeatures, "amaml.data.OneHotItems or SVDItems")
     for name, value in (("n_test", n_test), ("min_ratings", min_ratings), ("test_queries", test_queries)):

@@ -76,7 +76,18 @@ def fetch_omniglot(directory: str | Path, *, timeout: float = 60.0) -> Path:
             to put them), or a zip is not the official one.
 
     Example:
-        >>> images = load_omniglot(fetch_omniglot("data/omniglot"))  # doctest: +SKIP
+        >>> images = load_omniglot(fetch_omniglot("data/omniglot"))  # downloads 2 zips  # doctest: +SKIP
+
+        A zip already in place is checked, not replaced:
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.data import fetch_omniglot
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = (Path(tmp) / "images_background.zip").write_bytes(b"not a zip")
+        ...     fetch_omniglot(tmp)
+        Traceback (most recent call last):
+        ValueError: ...images_background.zip: not a readable Omniglot zip (File is not a zip file).
     """
     directory = Path(directory)
     for s in SETS:
@@ -101,6 +112,17 @@ class OmniglotSplit(NamedTuple):
     Attributes:
         train, val, test: uint8 images ``(characters, 20, size, size)`` of each split (ink 255).
         train_ids, val_ids, test_ids: their official character IDs, in the same order.
+
+    Example:
+        >>> import numpy as np
+        >>> from amaml.data import OmniglotImages, omniglot_split
+        >>> images = OmniglotImages(
+        ...     np.zeros((6, 20, 28, 28), np.uint8), np.arange(1, 7), np.array(["Latin"] * 6),
+        ...     np.array(["background"] * 6), "made by hand",
+        ... )
+        >>> split = omniglot_split(images, "maml", seed=0)
+        >>> split.train.shape, len(split.val_ids), len(split.test_ids)
+        ((4, 20, 28, 28), 1, 1)
     """
 
     train: UInt8[np.ndarray, "C1 20 S S"]
@@ -147,9 +169,24 @@ def omniglot_split(images: OmniglotImages, protocol: str = "maml", seed: int = 0
             alphabet or Gurmukhi ID outside the official ones (``"alphabet"``).
 
     Example:
-        >>> split = omniglot_split(load_omniglot("data/omniglot"), "maml", seed=0)  # doctest: +SKIP
+        >>> split = omniglot_split(load_omniglot("data/omniglot"), "maml", seed=0)  # reads Omniglot  # doctest: +SKIP
         >>> len(split.train), len(split.val), len(split.test)  # doctest: +SKIP
         (1100, 100, 423)
+
+        The same proportions on three hand-made Latin characters, and Vinyals' split, which
+        puts all of Latin in meta-train:
+
+        >>> import numpy as np
+        >>> from amaml.data import OmniglotImages, omniglot_split
+        >>> images = OmniglotImages(
+        ...     np.zeros((3, 20, 28, 28), np.uint8), np.array([737, 738, 739]), np.array(["Latin"] * 3),
+        ...     np.array(["background"] * 3), "made by hand",
+        ... )
+        >>> split = omniglot_split(images, "maml")
+        >>> len(split.train), len(split.val), len(split.test)
+        (1, 1, 1)
+        >>> omniglot_split(images, "alphabet").train_ids.tolist()
+        [737, 738, 739]
     """
     ids, n = np.asarray(images.character_ids), len(images.character_ids)
     if protocol == "maml":
@@ -243,6 +280,7 @@ def sample_episodes(
 
     Example:
         >>> import jax, jax.numpy as jnp
+        >>> from amaml.data import sample_episodes
         >>> characters = jnp.zeros((10, 20, 28, 28), jnp.uint8)
         >>> sample_episodes(characters, jax.random.key(0), 4, 5, 1, 15).query_x.shape
         (4, 75, 28, 28, 1)
@@ -271,9 +309,11 @@ def omniglot_test_episodes(
 
     Example:
         >>> import jax.numpy as jnp
-        >>> tasks = omniglot_test_episodes(jnp.zeros((10, 20, 28, 28), jnp.uint8), 0, 600, 5, 1, 15)
-        >>> tasks.support_x.shape
-        (600, 5, 28, 28, 1)
+        >>> from amaml.data import omniglot_test_episodes
+        >>> characters = jnp.zeros((10, 20, 28, 28), jnp.uint8)
+        >>> tasks = omniglot_test_episodes(characters, 0, count=6, ways=5, shots=1, queries=2, chunk=4)
+        >>> tasks.support_x.shape, tasks.query_y.shape
+        ((6, 5, 28, 28, 1), (6, 10))
     """
     _check_episodes(characters, count, ways, shots, queries, rotate, dtype)
     chunk, characters = min(_validate.positive_int("chunk", chunk), count), jnp.asarray(characters)

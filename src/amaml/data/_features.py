@@ -20,6 +20,13 @@ class AbstractItemFeatures(abc.ABC):
     """Chooses the items a task may use and maps each of them to a vector of length ``dim``.
 
     ``fit`` sees the training users' standardised ratings only, never a test user's.
+    Subclasses are frozen dataclasses with a field ``dim`` (checked positive); they implement
+    :meth:`select_items` and :meth:`fit`.
+
+    Example:
+        >>> from amaml.data import AbstractItemFeatures, OneHotItems, SVDItems
+        >>> issubclass(OneHotItems, AbstractItemFeatures), SVDItems(8).dim
+        (True, 8)
     """
 
     dim: int
@@ -52,6 +59,23 @@ class OneHotItems(AbstractItemFeatures):
     Items are ranked by their number of ratings over all users (which items were rated, not
     the ratings themselves; ties to the smaller id); ratings of other items are dropped, so
     users are restricted to these items. Jester-1 has exactly 100 jokes.
+
+    Args:
+        dim: the width of x: how many items are kept (the ``dim`` most-rated).
+
+    Raises:
+        ValueError: from :meth:`select_items`, when the ratings have fewer than ``dim``
+            distinct items; from the constructor, for a ``dim`` that is not positive.
+
+    Example:
+        >>> import numpy as np
+        >>> from amaml.data import OneHotItems
+        >>> features = OneHotItems(2)
+        >>> features.select_items(np.array([5, 5, 7, 9, 9, 9]))  # the 2 most-rated ids, sorted
+        array([5, 9])
+        >>> features.fit(None, None, None, 2, 2)  # x of the kept items, in that order
+        array([[1., 0.],
+               [0., 1.]])
     """
 
     dim: int = option(100, doc="width of the item input x", kw_only=False)
@@ -77,6 +101,22 @@ class SVDItems(AbstractItemFeatures):
     :math:`s` of all its entries so that inputs are of order one (and independent of the
     factors' signs). Items no training user rated
     get the zero vector.
+
+    Args:
+        dim: the rank of the truncated SVD, i.e. the width of x.
+
+    Raises:
+        ValueError: from :meth:`fit`, with fewer than ``dim`` training users or items; from
+            the constructor, for a ``dim`` that is not positive.
+
+    Example:
+        >>> import numpy as np
+        >>> from amaml.data import SVDItems
+        >>> user, item = np.array([0, 0, 1, 2, 2]), np.array([0, 1, 1, 0, 2])
+        >>> y = np.array([1.0, -1.0, 0.5, 2.0, -0.5])
+        >>> x = SVDItems(2).fit(user, item, y, n_users=3, n_items=3)
+        >>> x.shape, round(float(np.sqrt(np.mean(x**2))), 3)  # rescaled to unit root-mean-square
+        ((3, 2), 1.0)
     """
 
     dim: int = option(100, doc="width of the item input x", kw_only=False)

@@ -33,6 +33,12 @@ class DataSource:
         member: the file inside that archive.
         expected: (ratings, users, items) a complete copy has; ``None`` where not checked.
         wheel: a PyPI requirement whose wheel holds the data, if any.
+
+    Example:
+        >>> from amaml.data import DATASETS
+        >>> source = DATASETS["movielens-100k"]
+        >>> source.filename, source.expected, source.wheel
+        ('u.data', (100000, 943, 1682), 'recbole==1.2.1')
     """
 
     loader: Callable[[Path], Ratings]
@@ -83,9 +89,25 @@ def where_to_put(name: str, directory: Path) -> str:
 def load_ratings(name: str, directory: str | Path) -> Ratings:
     """Read dataset ``name`` from ``directory``.
 
+    Args:
+        name: a name of :data:`DATASETS` (``"movielens-100k"``, ``"movielens-1m"``, ``"jester-1"``).
+        directory: the directory holding the dataset's file (:attr:`DataSource.filename`).
+
+    Returns:
+        :class:`Ratings`, as the dataset's reader returns them.
+
     Raises:
         ValueError: for an unknown name, or a missing file (saying how to get it), or a
             malformed one (naming the file and line).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.data import load_ratings
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = (Path(tmp) / "u.data").write_text("1\\t10\\t4\\t881250949\\n2\\t10\\t3\\t891717742\\n")
+        ...     load_ratings("movielens-100k", tmp).summary()
+        (2, 2, 1)
     """
     source = DATASETS.lookup(name)
     directory = Path(directory)
@@ -128,6 +150,15 @@ def fetch(name: str, directory: Path, timeout: float = 20.0) -> Ratings:
     Raises:
         ValueError: when every source fails (saying which file to put where), or the
             fetched file does not have the dataset's size.
+
+    Example:
+        >>> from pathlib import Path
+        >>> from amaml.data import DATASETS, fetch
+        >>> DATASETS["movielens-100k"].url
+        'https://files.grouplens.org/datasets/movielens/ml-100k.zip'
+        >>> ratings = fetch("movielens-100k", Path("data/movielens-100k"))  # downloads  # doctest: +SKIP
+        >>> ratings.summary()  # doctest: +SKIP
+        (100000, 943, 1682)
     """
     source = DATASETS.lookup(name)
     directory = Path(directory)

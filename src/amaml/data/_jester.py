@@ -47,6 +47,34 @@ def load_jester_1(directory: str | Path) -> Ratings:
 
     Users are numbered by row (1-based), jokes 1-100; unrated entries are left out. A sheet
     100 columns wide (the ratings without the count column) is accepted too.
+
+    Args:
+        directory: the directory holding ``jester-data-1.xls``.
+
+    Returns:
+        :class:`Ratings`: user = row, item = joke, rating in [-10, 10].
+
+    Raises:
+        ValueError: for a missing file, one that is not a readable ``.xls`` workbook, a
+            malformed row (naming the file and its 1-based line: a wrong width, a non-number,
+            a rating outside [-10, 10] and not 99, a count that disagrees with the row), or a
+            sheet with no ratings.
+
+    Example:
+        >>> import tempfile, xlwt
+        >>> from pathlib import Path
+        >>> from amaml.data import load_jester_1
+        >>> rows = [[2, 7.5, -3.0] + [99] * 98, [1, 99, 0.5] + [99] * 98]  # count, then jokes 1-100
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     book = xlwt.Workbook()
+        ...     sheet = book.add_sheet("jester-data-1")
+        ...     for r, row in enumerate(rows):
+        ...         for c, value in enumerate(row):
+        ...             sheet.write(r, c, value)
+        ...     book.save(str(Path(tmp) / "jester-data-1.xls"))
+        ...     ratings = load_jester_1(tmp)
+        >>> ratings.user.tolist(), ratings.item.tolist(), ratings.rating.tolist()
+        ([1, 1, 2], [1, 2, 2], [7.5, -3.0, 0.5])
     """
     import xlrd
 

@@ -41,6 +41,18 @@ class OmniglotImages(NamedTuple):
         alphabets: each character's official alphabet folder name, ``(C,)`` str.
         sets: ``"background"`` or ``"evaluation"``, ``(C,)`` str.
         source_sha256: the files read and their SHA-256 sums, one line for a report header.
+
+    Example:
+        :func:`load_omniglot` returns it; a small one by hand:
+
+        >>> import numpy as np
+        >>> from amaml.data import OmniglotImages
+        >>> images = OmniglotImages(
+        ...     np.zeros((2, 20, 28, 28), np.uint8), np.array([1, 2]), np.array(["Alphabet_of_the_Magi"] * 2),
+        ...     np.array(["background"] * 2), "made by hand",
+        ... )
+        >>> images.images.shape, images.character_ids.tolist()
+        ((2, 20, 28, 28), [1, 2])
     """
 
     images: UInt8[np.ndarray, "C 20 S S"]
@@ -249,8 +261,23 @@ def load_omniglot(data_dir: str | Path, *, size: int = 28, cache_dir: str | Path
             official zips), a bad argument, or a corrupt or inconsistent file (naming it).
 
     Example:
-        >>> load_omniglot("data/omniglot").images.shape  # doctest: +SKIP
+        >>> load_omniglot("data/omniglot").images.shape  # reads the official zips  # doctest: +SKIP
         (1623, 20, 28, 28)
+
+        An extracted folder with one character of blank drawings (white paper, so no ink):
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from PIL import Image
+        >>> from amaml.data import load_omniglot
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     folder = Path(tmp) / "data" / "images_background" / "Latin" / "character01"
+        ...     folder.mkdir(parents=True)
+        ...     for drawing in range(1, 21):
+        ...         Image.new("L", (105, 105), 255).save(folder / f"0737_{drawing:02d}.png")
+        ...     images = load_omniglot(Path(tmp) / "data", cache_dir=Path(tmp) / "cache")
+        >>> images.images.shape, int(images.images.max()), images.alphabets.tolist(), images.sets.tolist()
+        ((1, 20, 28, 28), 0, ['Latin'], ['background'])
     """
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
         raise ValueError(f"`size` must be a positive integer, got {size!r}.")

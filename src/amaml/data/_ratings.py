@@ -22,6 +22,13 @@ class Ratings(NamedTuple):
         item: item ids as in the source file, shape ``(N,)``, int64.
         rating: the ratings, shape ``(N,)``, float64 (1-5 stars for MovieLens,
             [-10, 10] for Jester).
+
+    Example:
+        >>> import numpy as np
+        >>> from amaml.data import Ratings
+        >>> ratings = Ratings(np.array([1, 1, 2]), np.array([10, 20, 10]), np.array([4.0, 3.0, 5.0]))
+        >>> ratings.summary()  # (ratings, distinct users, distinct items)
+        (3, 2, 2)
     """
 
     user: Int[np.ndarray, " N"]
@@ -84,7 +91,28 @@ def _parse_star_rows(path: Path, split: Callable[[str], list[str]], layout: str,
 
 def load_movielens_100k(directory: str | Path) -> Ratings:
     """MovieLens-100K from ``directory/u.data``: tab-separated ``user item rating timestamp``
-    (1-based ids, integer 1-5 stars), as distributed in ``ml-100k.zip``."""
+    (1-based ids, integer 1-5 stars), as distributed in ``ml-100k.zip``.
+
+    Args:
+        directory: the directory holding ``u.data`` (read as Latin-1).
+
+    Returns:
+        :class:`Ratings`, in the file's order (the timestamps are checked, not kept).
+
+    Raises:
+        ValueError: for a missing file, a row that does not parse (naming the file and its
+            1-based line), or a file with no ratings.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.data import load_movielens_100k
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = (Path(tmp) / "u.data").write_text("196\\t242\\t3\\t881250949\\n186\\t302\\t3\\t891717742\\n")
+        ...     ratings = load_movielens_100k(tmp)
+        >>> ratings.user.tolist(), ratings.item.tolist(), ratings.rating.tolist()
+        ([196, 186], [242, 302], [3.0, 3.0])
+    """
     return _parse_star_rows(
         data_file(directory, "u.data"),
         lambda line: line.split("\t"),
@@ -95,7 +123,33 @@ def load_movielens_100k(directory: str | Path) -> Ratings:
 
 def load_movielens_1m(directory: str | Path) -> Ratings:
     """MovieLens-1M from ``directory/ratings.dat``: ``UserID::MovieID::Rating::Timestamp``
-    (1-based ids, integer 1-5 stars), as distributed in ``ml-1m.zip``."""
+    (1-based ids, integer 1-5 stars), as distributed in ``ml-1m.zip``.
+
+    Args:
+        directory: the directory holding ``ratings.dat`` (read as Latin-1).
+
+    Returns:
+        :class:`Ratings`, in the file's order (the timestamps are checked, not kept).
+
+    Raises:
+        ValueError: for a missing file, a row that does not parse (naming the file and its
+            1-based line), or a file with no ratings.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.data import load_movielens_1m
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = (Path(tmp) / "ratings.dat").write_text("1::1193::5::978300760\\n1::661::3::978302109\\n")
+        ...     ratings = load_movielens_1m(tmp)
+        >>> ratings.summary(), ratings.rating.tolist()
+        ((2, 1, 2), [5.0, 3.0])
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = (Path(tmp) / "ratings.dat").write_text("1::1193::6::978300760\\n")
+        ...     load_movielens_1m(tmp)
+        Traceback (most recent call last):
+        ValueError: ...ratings.dat, line 1: malformed row '1::1193::6::978300760': rating must be an integer 1-5, ...
+    """
     return _parse_star_rows(
         data_file(directory, "ratings.dat"),
         lambda line: line.split("::"),

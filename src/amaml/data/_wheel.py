@@ -20,6 +20,28 @@ def movielens_100k_rows_from_wheel(wheel: str | Path) -> Int[np.ndarray, "N 4"]:
     That member is a TSV with the header ``user_id:token item_id:token rating:float
     timestamp:float`` and then the rows of ``u.data`` in their original order. Only this
     one member is read; the wheel is neither installed nor imported.
+
+    Args:
+        wheel: the path of the ``.whl`` file (a zip).
+
+    Returns:
+        int64 rows ``(N, 4)``: user, item, rating, timestamp.
+
+    Raises:
+        ValueError: for a file that is not a readable zip, one without the member, a wrong
+            header, or a malformed row (naming the line).
+
+    Example:
+        >>> import tempfile, zipfile
+        >>> from pathlib import Path
+        >>> from amaml.data import WHEEL_MEMBER, movielens_100k_rows_from_wheel
+        >>> member = "user_id:token\\titem_id:token\\trating:float\\ttimestamp:float\\n196\\t242\\t3\\t881250949\\n"
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     wheel = Path(tmp) / "recbole-1.2.1-py3-none-any.whl"
+        ...     with zipfile.ZipFile(wheel, "w") as archive:
+        ...         archive.writestr(WHEEL_MEMBER, member)
+        ...     movielens_100k_rows_from_wheel(wheel).tolist()
+        [[196, 242, 3, 881250949]]
     """
     path = Path(wheel)
     try:
@@ -45,7 +67,21 @@ def movielens_100k_rows_from_wheel(wheel: str | Path) -> Int[np.ndarray, "N 4"]:
 
 
 def u_data_text(rows: Int[np.ndarray, "N 4"]) -> str:
-    """The rows in MovieLens-100K's ``u.data`` layout: ``user\\titem\\trating\\ttimestamp``."""
+    """The rows in MovieLens-100K's ``u.data`` layout: ``user\\titem\\trating\\ttimestamp``.
+
+    Args:
+        rows: integer rows ``(N, 4)``: user, item, rating, timestamp (as
+            :func:`movielens_100k_rows_from_wheel` returns them).
+
+    Returns:
+        The text of ``u.data``: one tab-separated line per row, each ending in a newline.
+
+    Example:
+        >>> import numpy as np
+        >>> from amaml.data import u_data_text
+        >>> u_data_text(np.array([[196, 242, 3, 881250949], [186, 302, 3, 891717742]]))
+        '196\\t242\\t3\\t881250949\\n186\\t302\\t3\\t891717742\\n'
+    """
     buffer = io.StringIO()
     np.savetxt(buffer, rows, fmt="%d", delimiter="\t")
     return buffer.getvalue()

@@ -32,6 +32,28 @@ class Workload:
     and ``points`` query images per class (standard normal pixels of shape ``image``, labels
     ``0 .. ways - 1``; synthetic, for timing only), :class:`amaml.models.Conv4` with ``width``
     filters and 4 blocks (transductive batch norm), mean cross-entropy.
+
+    Args:
+        name: the workload's name (the key in :data:`WORKLOADS`, and the report's).
+        points: support (and query) points per task; for ``conv4``, images per class.
+        width: the MLP's hidden width, or Conv4's filters.
+        steps: the inner steps K measured.
+        methods: the benchmark methods measured (``amaml list``).
+        batch: tasks per meta-update.
+        dim: the MLP's input dimension.
+        model: ``"mlp"`` or ``"conv4"``.
+        ways: classes per episode (``conv4`` only, at least 1).
+        image: ``(height, width, channels)`` of a ``conv4`` image.
+
+    Raises:
+        ValueError: for an unknown ``model``, or a ``conv4`` workload with ``ways`` below 1.
+
+    Example:
+        >>> from amaml.experiments import WORKLOADS, Workload
+        >>> WORKLOADS["paper"].description
+        'meta-batch 5, MLP 2-32-32-1 tanh, 50 points per set'
+        >>> Workload("tiny", points=4, width=8, steps=(1, 10), methods=("MAML",)).description
+        'meta-batch 5, MLP 2-8-8-1 tanh, 4 points per set'
     """
 
     name: str
@@ -153,9 +175,21 @@ def bench_workloads(
         comparisons: other implementations to time beside them (:data:`COMPARISONS`); each
             checks that it can run here and on these workloads.
 
+    Returns:
+        The :class:`Workload` of each name, in order, with ``steps`` and ``methods`` replaced
+        where given.
+
     Raises:
         ValueError: for an unknown workload or method, a K below 1, or a comparison that
             cannot run (its package missing, a model it does not implement).
+
+    Example:
+        >>> from amaml.experiments import bench_workloads
+        >>> workloads = bench_workloads(["paper", "wide"], steps=[1, 10], methods=["MAML", "A-MAML"])
+        >>> for workload in workloads:
+        ...     print(workload.name, workload.steps, workload.methods)
+        paper (1, 10) ('MAML', 'A-MAML')
+        wide (1, 10) ('MAML', 'A-MAML')
     """
     workloads = [WORKLOADS.lookup(name) for name in names]
     if steps:
@@ -223,6 +257,13 @@ def run_bench(
     Returns:
         ``{"rows": [...], "checks": [...], "comparisons": [names]}``: one row per point and one
         check per pair of implementations compared, each with its workload.
+
+    Example:
+        >>> from amaml.experiments import bench_workloads, run_bench
+        >>> workloads = bench_workloads(["paper"], steps=[1, 10], methods=["MAML", "A-MAML"])
+        >>> result = run_bench(workloads, "float32", 3, (), 300.0, 8.0)  # 4 processes  # doctest: +SKIP
+        >>> [(r["method"], r["steps"], r["status"]) for r in result["rows"]]  # doctest: +SKIP
+        [('MAML', 1, 'ok'), ('MAML', 10, 'ok'), ('A-MAML', 1, 'ok'), ('A-MAML', 10, 'ok')]
     """
     rows, checks = [], []
     extra = ("--memory-limit-gb", str(memory_limit_gb), "--unroll", str(unroll))

@@ -181,6 +181,26 @@ def write_outputs(result: dict, out: Path, header_text: str, dtype: str) -> Path
 
     Returns:
         The path of ``bench.md``.
+
+    Example:
+        A hand-made result of one method at two K, the second out of memory, in the shape
+        :func:`run_bench` returns:
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.experiments import header, write_bench_report
+        >>> rows = [
+        ...     {"workload": "paper", "method": "MAML", "steps": 1, "status": "ok", "seconds": 0.002,
+        ...      "compile_seconds": 0.5, "peak_rss_bytes": 300 * 2**20},
+        ...     {"workload": "paper", "method": "MAML", "steps": 10, "status": "oom", "reason": "plan over 8 GB"},
+        ... ]
+        >>> result = {"rows": rows, "checks": [], "comparisons": []}
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_bench_report(result, Path(tmp), header("Benchmark", "amaml bench", "abc1234"), "float32")
+        ...     print(sorted(p.name for p in Path(tmp).iterdir()))
+        ...     print(next(line for line in path.read_text().splitlines() if line.startswith("| MAML")))
+        ['bench.json', 'bench.md', 'paper.png']
+        | MAML | 2.0 | OOM |
     """
     atomic_write_text(out / "bench.json", json.dumps(result, indent=1) + "\n")
     plot(result, out)

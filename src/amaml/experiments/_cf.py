@@ -60,7 +60,25 @@ def paper_nrmse(dataset: str, setting: tuple[int, int], label: str, larger_k: bo
 
 @dataclasses.dataclass(frozen=True)
 class CFBudget:
-    """Meta-training compute per run; every method and setting gets the same."""
+    """Meta-training compute per run; every method and setting gets the same.
+
+    Args:
+        name: the budget's name, in the report's title (``quick``, ``standard``).
+        meta_steps: meta-updates of every run.
+        dtype: ``"float32"`` or ``"float64"``.
+        step_size: the inner step h of every method (the paper's synthetic h; it states none
+            for this experiment).
+        optimizer: the meta-optimiser of every run.
+        meta_batch: users per meta-update.
+        description: one sentence for the report: what the budget is and what it costs.
+
+    Example:
+        >>> from amaml.experiments import CF_BUDGETS, CFBudget
+        >>> CF_BUDGETS["quick"].meta_steps, CF_BUDGETS["standard"].meta_batch
+        (20, 5)
+        >>> CFBudget("tiny", meta_steps=2).dtype
+        'float32'
+    """
 
     name: str
     meta_steps: int
@@ -147,6 +165,17 @@ def reproduce_cf(
         ``{"dataset", "features", "settings": {...}}`` with the baselines and every run's
         evaluation: each meta-learner is scored on the test users' query items after its own
         K inner steps on their support set.
+
+    Example:
+        >>> from pathlib import Path
+        >>> from amaml.data import OneHotItems
+        >>> from amaml.experiments import CF_BUDGETS, reproduce_cf
+        >>> budget = CF_BUDGETS["quick"]
+        >>> results = reproduce_cf(  # reads data/movielens-100k/u.data, trains 20 runs  # doctest: +SKIP
+        ...     budget, "movielens-100k", "data/movielens-100k", OneHotItems(), Path("results/cf/quick")
+        ... )
+        >>> list(results["settings"])  # doctest: +SKIP
+        ['10/15', '20/30']
     """
     results: dict = {"dataset": dataset, "features": FEATURES.name_of(features), "settings": {}}
     total = len(settings) * sum(len(steps) for _, steps in methods.values())

@@ -170,7 +170,45 @@ def plot(results: dict, path: Path) -> None:
 
 
 def write_cf_report(results: dict, budget: CFBudget, out_dir: Path, command: str, commit: str | None = None) -> Path:
-    """Write report.md, results.json and nrmse.png under ``out_dir``."""
+    """Write report.md, results.json and nrmse.png under ``out_dir``.
+
+    The report: per setting, each run's nRMSE before and after its K inner steps and its RMSE
+    in the rating's units, beside the paper's nRMSE and the baselines, and findings computed
+    from them (who beats the baselines, with paired standard errors over the test users).
+
+    Args:
+        results: what :func:`reproduce_cf` returned.
+        budget: the budget it ran.
+        out_dir: the output directory.
+        command: the command line, for the header.
+        commit: the code's commit; default :func:`git_commit`.
+
+    Returns:
+        The path of ``report.md``.
+
+    Example:
+        A hand-made result of one setting, one run and two test users, in the shape
+        :func:`reproduce_cf` returns:
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.experiments import CFBudget, write_cf_report
+        >>> run = {"inner": {"mean": [1.0, 0.9], "std": [0.2, 0.1], "final_per_task": [0.8, 1.0]}, "n_test": 2}
+        >>> def baseline(mean):
+        ...     return {"mean": mean, "std": 0.1, "n": 2, "per_user": [mean - 0.1, mean + 0.1]}
+        >>> setting = {
+        ...     "shots": 10, "queries": 15, "rating_std": 1.1, "rating_mean": 3.5, "n_train_users": 4,
+        ...     "n_test_users": 2, "n_items": 100, "methods": {"A-MAML": {"50": run}},
+        ...     "baselines": {"user mean": baseline(1.0), "item mean + user offset": baseline(0.95)},
+        ... }
+        >>> results = {"dataset": "movielens-100k", "features": "onehot", "settings": {"10/15": setting}}
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_cf_report(results, CFBudget("tiny", meta_steps=2), Path(tmp), "amaml cf", "abc1234")
+        ...     print(sorted(p.name for p in Path(tmp).iterdir()))
+        ...     print(next(line for line in path.read_text().splitlines() if line.startswith("| A-MAML")))
+        ['nrmse.png', 'report.md', 'results.json']
+        | A-MAML | 50 | 1.000 +- 0.200 | 0.900 +- 0.100 | 0.990 +- 0.110 | 0.053 |
+    """
     atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")
     plot(results, out_dir / "nrmse.png")
     path = out_dir / "report.md"

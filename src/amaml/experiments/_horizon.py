@@ -36,7 +36,34 @@ class HorizonVariant:
 
 @dataclasses.dataclass(frozen=True)
 class HorizonBudget:
-    """What the study runs; every variant shares the setting, step size, meta-updates and test episodes."""
+    """What the study runs; every variant shares the setting, step size, meta-updates and test episodes.
+
+    Args:
+        name: the budget's name, in the report's title (``quick``, ``standard``, ``paper``).
+        head_steps: K of the head-only runs (the horizon T = K h grows with K).
+        learned_from: K of the head-only run whose horizon is meta-learned (T starts at K h).
+        full_steps: K of the full-network runs (5: MAML's 20-way protocol); ``()``: none.
+        meta_steps: meta-updates of every run.
+        meta_batch: episodes per meta-update.
+        n_test: meta-test episodes.
+        setting: the Omniglot setting (``"5w1s"``, ``"5w5s"``, ``"20w1s"``, ``"20w5s"``).
+        step_size: the inner step h of every run (0.1: MAML's 20-way inner step).
+        test_queries: queries per class in a meta-test episode.
+        filters: Conv4's width.
+        description: one sentence for the report: what the budget is and what it costs.
+
+    Example:
+        >>> from amaml.experiments import HORIZON_BUDGETS, HorizonBudget
+        >>> for variant in HORIZON_BUDGETS["quick"].variants():
+        ...     print(variant.label, variant.steps, variant.adapt, variant.horizon)
+        head only, K=1 1 head fixed
+        head only, K=100 100 head fixed
+        head only, learned horizon (K=10) 10 head learned
+        >>> budget = HorizonBudget("tiny", head_steps=(1,), learned_from=2, full_steps=(), meta_steps=2,
+        ...                        meta_batch=1, n_test=2)
+        >>> budget.setting, budget.step_size
+        ('20w5s', 0.1)
+    """
 
     name: str
     head_steps: tuple[int, ...]  # K of the head-only runs
@@ -98,9 +125,29 @@ def reproduce_horizon(
 ) -> dict:
     """Train and score every variant under ``out_dir/runs``; resumable.
 
+    Each variant (:meth:`HorizonBudget.variants`) is :class:`amaml.DiscreteAdjoint` (MAML's
+    exact gradient of K Euler steps at flat memory) on Conv4, Adam 1e-3, float32.
+
+    Args:
+        budget: the study's budget (:data:`HORIZON_BUDGETS`).
+        out_dir: where the runs go (``out_dir/runs/VARIANT``).
+        data_dir: the Omniglot files (:func:`amaml.data.load_omniglot`).
+        progress: passed to each :func:`amaml.train.run`.
+
     Returns:
         ``{label: {"accuracy", "inner_steps", "step_size", "meta_batch", "meta_step", "adapt",
         "horizon"}}``, ``horizon`` being T at the end of training (K h unless learned).
+
+    Example:
+        >>> from pathlib import Path
+        >>> from amaml.experiments import HORIZON_BUDGETS, reproduce_horizon
+        >>> budget = HORIZON_BUDGETS["quick"]
+        >>> print(*(variant.label for variant in budget.variants()), sep="; ")
+        head only, K=1; head only, K=100; head only, learned horizon (K=10)
+        >>> results = reproduce_horizon(budget, Path("out"), "data/omniglot")  # reads Omniglot  # doctest: +SKIP
+        >>> run = results["head only, K=100"]  # doctest: +SKIP
+        >>> run["adapt"], run["inner_steps"]  # doctest: +SKIP
+        ('head', 100)
     """
     results = {}
     for variant in budget.variants():

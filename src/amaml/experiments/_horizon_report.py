@@ -106,6 +106,39 @@ def write_horizon_report(
     *,
     data_dir: str | Path | None = None,
 ) -> Path:
-    """Write report.md, results.json and horizon.png under ``out_dir``; the header names the data read."""
+    """Write report.md, results.json and horizon.png under ``out_dir``; the header names the data read.
+
+    The report: each variant's accuracy (with its 95% interval) and horizon T at the end of
+    training, and findings computed from them (whether a longer horizon is outside the intervals).
+
+    Args:
+        results: what :func:`reproduce_horizon` returned.
+        budget: the budget it ran.
+        out_dir: the output directory.
+        command: the command line, for the header.
+        commit: the code's commit; default :func:`git_commit`.
+        data_dir: the Omniglot files read, named with their checksums in the header (they are
+            read again for that); ``None``: not named.
+
+    Returns:
+        The path of ``report.md``.
+
+    Example:
+        A hand-made result of one variant, in the shape :func:`reproduce_horizon` returns:
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.experiments import HorizonBudget, write_horizon_report
+        >>> budget = HorizonBudget("tiny", head_steps=(1,), learned_from=2, full_steps=(), meta_steps=2,
+        ...                        meta_batch=1, n_test=2)
+        >>> results = {"head only, K=1": {"accuracy": {"mean": 60.0, "ci95": 5.0}, "inner_steps": 1,
+        ...                               "step_size": 0.1, "adapt": "head", "horizon": 0.1}}
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_horizon_report(results, budget, Path(tmp), "amaml reproduce omniglot-horizon", "abc1234")
+        ...     print(sorted(p.name for p in Path(tmp).iterdir()))
+        ...     print(next(line for line in path.read_text().splitlines() if line.startswith("| head")))
+        ['horizon.png', 'report.md', 'results.json']
+        | head only, K=1 | 1 | 0.1 | 60.00 +- 5.00 |
+    """
     text = markdown(results, budget, command, commit or git_commit(), data_items(data_dir))
     return write_files(out_dir, results, text, {"horizon.png": partial(plot, results)})

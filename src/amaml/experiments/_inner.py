@@ -34,7 +34,29 @@ VARIANTS: dict[str, dict[str, str]] = {
 
 @dataclasses.dataclass(frozen=True)
 class InnerBudget:
-    """The shared budget of every variant."""
+    """The shared budget of every variant.
+
+    Args:
+        name: the budget's name, in the report's title (``quick``, ``standard``).
+        steps: inner steps K of every variant.
+        step_sizes: the initial inner steps h, one group of runs each (rates start at 1, the
+            horizon at T = K h).
+        meta_steps: meta-updates of every run (meta-batch 5).
+        seeds: the seeds each variant is trained with.
+        n_test: held-out test functions.
+        shots: support (and query) points per sinusoid task.
+        learning_rate: Adam's learning rate, for every meta-learned field.
+        description: one sentence for the report: what the budget is and what it costs.
+
+    Example:
+        >>> from amaml.experiments import INNER_BUDGETS, INNER_VARIANTS, InnerBudget
+        >>> INNER_BUDGETS["standard"].step_sizes, INNER_BUDGETS["standard"].seeds
+        ((0.01, 0.1), (0, 1, 2))
+        >>> InnerBudget("tiny", steps=2, step_sizes=(0.1,), meta_steps=3, seeds=(0,)).shots
+        10
+        >>> INNER_VARIANTS["learned horizon"]
+        {'horizon': 'learned'}
+    """
 
     name: str
     steps: int  # inner steps K
@@ -82,10 +104,35 @@ def reproduce_inner(
 ) -> dict:
     """Train and evaluate every (step size, variant, seed) under ``out_dir/runs``; resumable.
 
+    Every variant is the exact discrete adjoint of K Euler steps (:class:`amaml.DiscreteAdjoint`)
+    on sinusoid tasks, with Adam on every meta-learned field; only what is meta-learned
+    (:data:`INNER_VARIANTS`) differs.
+
+    Args:
+        budget: the shared budget (:data:`INNER_BUDGETS`).
+        out_dir: where the runs go (``out_dir/runs/hSTEP/VARIANT/seedS``).
+        progress: passed to each :func:`amaml.train.run`.
+        variants: labels of :data:`INNER_VARIANTS`, in report order.
+
     Returns:
         ``{"h=STEP": {label: [per-seed record]}}``; a record has the evaluation of the
         method's own inner loop (``at_horizon``: nRMSE after K steps; the curve to 10 K
         steps) and the last metrics record (the learned horizon and rate statistics).
+
+    Raises:
+        ValueError: for a label not in :data:`INNER_VARIANTS`, before any run.
+
+    Example:
+        >>> from pathlib import Path
+        >>> from amaml.experiments import INNER_BUDGETS, reproduce_inner
+        >>> budget = INNER_BUDGETS["quick"]
+        >>> results = reproduce_inner(budget, Path("results/inner-loop/quick"))  # trains 6 runs  # doctest: +SKIP
+        >>> group = results["h=0.01"]  # doctest: +SKIP
+        >>> len(group["learned horizon"])  # one record per seed  # doctest: +SKIP
+        1
+        >>> reproduce_inner(budget, Path("unused"), variants=("Meta-SGD",))  # checked before any run
+        Traceback (most recent call last):
+        ValueError: unknown variant(s) ['Meta-SGD']; valid: MAML (init only), ...
     """
     unknown = [label for label in variants if label not in VARIANTS]
     if unknown:

@@ -114,7 +114,39 @@ def plot(results: dict, path: Path) -> None:
 def write_inner_report(
     results: dict, budget: InnerBudget, out_dir: Path, command: str, commit: str | None = None
 ) -> Path:
-    """Write report.md, results.json and curves.png under ``out_dir``."""
+    """Write report.md, results.json and curves.png under ``out_dir``.
+
+    The report: per initial step size, each variant's nRMSE at step 0, after K steps and after
+    10 K steps (mean +- standard deviation over seeds), its learned horizon and rates, and
+    findings computed from them (which differences exceed the seeds' spread).
+
+    Args:
+        results: what :func:`reproduce_inner` returned.
+        budget: the budget it ran.
+        out_dir: the output directory.
+        command: the command line, for the header.
+        commit: the code's commit; default :func:`git_commit`.
+
+    Returns:
+        The path of ``report.md``.
+
+    Example:
+        A hand-made result of one variant and one seed, in the shape :func:`reproduce_inner`
+        returns:
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.experiments import InnerBudget, write_inner_report
+        >>> budget = InnerBudget("tiny", steps=2, step_sizes=(0.1,), meta_steps=3, seeds=(0,))
+        >>> curve = {"steps": [0, 2, 4], "mean": [1.0, 0.7, 0.6], "std": [0.1, 0.1, 0.1], "at_horizon": {"mean": 0.7}}
+        >>> results = {"h=0.1": {"MAML (init only)": [{"seed": 0, "evaluation": {"inner": curve}, "last": {}}]}}
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_inner_report(results, budget, Path(tmp), "amaml reproduce inner-loop", "abc1234")
+        ...     print(sorted(p.name for p in Path(tmp).iterdir()))
+        ...     print(next(line for line in path.read_text().splitlines() if line.startswith("| 0.1 |")))
+        ['curves.png', 'report.md', 'results.json']
+        | 0.1 | MAML (init only) | 1.000 +- 0.000 | 0.700 +- 0.000 | 0.600 +- 0.000 | - | - |
+    """
     out_dir = Path(out_dir)
     plot(results, out_dir / "curves.png")
     atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1) + "\n")

@@ -73,6 +73,28 @@ class OmniglotBudget:
 
     Every method of a setting has the same meta-updates and meta-batch (``meta_steps`` and
     ``meta_batch`` map the number of ways to a value where settings differ).
+
+    Args:
+        name: the budget's name, in the report's title (``quick``, ``standard``, ``paper``).
+        settings: Omniglot settings (``"5w1s"``, ``"5w5s"``, ``"20w1s"``, ``"20w5s"``).
+        methods: method labels of the reproduction (``"MAML"``, ``"A-MAML"``, ``"iMAML"``, ...).
+        meta_steps: meta-updates of every run, or ``{ways: meta-updates}``.
+        n_test: meta-test episodes per setting.
+        test_queries: queries per class in a meta-test episode (training episodes have
+            ``shots``, MAML's protocol).
+        meta_batch: ``{ways: meta-batch}``, overriding MAML's (32 for 5-way, 16 for 20-way);
+            ``None``: MAML's.
+        gradient_steps: the K of the continuous adjoint's gradient-error study in the report.
+        filters: Conv4's width (64, the standard; smaller only for tests).
+        description: one sentence for the report: what the budget is and what it costs.
+
+    Example:
+        >>> from amaml.experiments import OMNIGLOT_BUDGETS, OmniglotBudget
+        >>> standard = OMNIGLOT_BUDGETS["standard"]
+        >>> standard.updates(5), standard.updates(20), standard.protocol(20).meta_batch  # 4, not MAML's 16
+        (4000, 300, 4)
+        >>> OmniglotBudget("tiny", ("5w1s",), ("MAML",), meta_steps=2, n_test=2).protocol(5).meta_batch
+        32
     """
 
     name: str
@@ -161,8 +183,30 @@ def reproduce_omniglot(
 ) -> dict:
     """Train and evaluate every (setting, method) under ``out_dir/runs``; resumable.
 
+    Every run is Conv4 with Adam 1e-3 in float32 under MAML's protocol (5-way: K = 1, h = 0.4;
+    20-way: K = 5, h = 0.1), MAML's split of the characters, and is scored on the same
+    ``budget.n_test`` meta-test episodes after its own inner loop.
+
+    Args:
+        budget: the settings, methods and compute (:data:`OMNIGLOT_BUDGETS`).
+        out_dir: where the runs go (``out_dir/runs/SETTING/METHOD``).
+        data_dir: the Omniglot files (:func:`amaml.data.load_omniglot`).
+        progress: passed to each :func:`amaml.train.run`.
+
     Returns:
         ``{setting: {label: {"accuracy": {mean, ci95, episodes}, "inner_steps", "step_size", "meta_batch"}}}``.
+
+    Example:
+        >>> from pathlib import Path
+        >>> from amaml.experiments import OMNIGLOT_BUDGETS, reproduce_omniglot
+        >>> budget = OMNIGLOT_BUDGETS["quick"]
+        >>> budget.settings, budget.methods
+        (('5w1s',), ('MAML', 'DiscreteAdjoint', 'A-MAML'))
+        >>> results = reproduce_omniglot(budget, Path("out"), "data/omniglot")  # reads Omniglot  # doctest: +SKIP
+        >>> by_method = results["5w1s"]  # doctest: +SKIP
+        >>> maml = by_method["MAML"]  # doctest: +SKIP
+        >>> maml["inner_steps"], maml["step_size"]  # doctest: +SKIP
+        (1, 0.4)
     """
     results: dict = {}
     for setting in budget.settings:

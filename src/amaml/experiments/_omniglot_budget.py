@@ -28,7 +28,27 @@ log = logging.getLogger("amaml")
 
 @dataclasses.dataclass(frozen=True)
 class UpdatesBudget:
-    """One run's milestones of meta-updates, its meta-batch and its test episodes."""
+    """One run's milestones of meta-updates, its meta-batch and its test episodes.
+
+    Args:
+        name: the budget's name, in the report's title (``quick``, ``standard``, ``paper``).
+        milestones: increasing meta-update counts at which the run is scored.
+        meta_batch: episodes per meta-update.
+        n_test: meta-test episodes.
+        setting: the Omniglot setting (``"5w1s"``, ...).
+        label: a method label of the Omniglot reproduction (``"MAML"``, ``"A-MAML"``, ...).
+        test_queries: queries per class in a meta-test episode.
+        filters: Conv4's width.
+        description: one sentence for the report: what the budget is and what it costs.
+
+    Example:
+        >>> from amaml.experiments import UPDATES_BUDGETS, UpdatesBudget
+        >>> UPDATES_BUDGETS["standard"].milestones
+        (1000, 2000, 4000, 8000, 16000)
+        >>> budget = UpdatesBudget("tiny", milestones=(1, 2), meta_batch=2, n_test=2)
+        >>> budget.omniglot_budget(2).meta_steps, budget.omniglot_budget(2).meta_batch
+        (2, {5: 2})
+    """
 
     name: str
     milestones: tuple[int, ...]  # increasing meta-update counts at which the run is scored
@@ -90,8 +110,14 @@ def reproduce_updates(
         measured by the process that trained it (a segment resumed after a kill counts its last part).
 
     Example:
+        >>> from pathlib import Path
         >>> from amaml.experiments import UPDATES_BUDGETS, reproduce_updates
-        >>> results = reproduce_updates(UPDATES_BUDGETS["quick"], Path("out"), "data/omniglot")  # doctest: +SKIP
+        >>> budget = UPDATES_BUDGETS["quick"]
+        >>> budget.label, budget.setting, budget.milestones
+        ('MAML', '5w1s', (10, 20))
+        >>> results = reproduce_updates(budget, Path("out"), "data/omniglot")  # reads Omniglot  # doctest: +SKIP
+        >>> [m["meta_step"] for m in results["milestones"]]  # doctest: +SKIP
+        [10, 20]
     """
     run_dir = Path(out_dir) / "runs" / budget.setting / slug(budget.label)
     done_file = Path(out_dir) / "runs" / f"{budget.setting}-{slug(budget.label)}-milestones.json"

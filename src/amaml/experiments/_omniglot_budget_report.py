@@ -93,6 +93,42 @@ def write_updates_report(
     *,
     data_dir: str | Path | None = None,
 ) -> Path:
-    """Write report.md, results.json and updates.png under ``out_dir``; the header names the data read."""
+    """Write report.md, results.json and updates.png under ``out_dir``; the header names the data read.
+
+    The report: the run's accuracy (with its 95% interval) at each milestone, and findings
+    computed from them (where it reaches the published accuracy, and the gain per doubling
+    of the meta-updates).
+
+    Args:
+        results: what :func:`reproduce_updates` returned.
+        budget: the budget it ran.
+        out_dir: the output directory.
+        command: the command line, for the header.
+        commit: the code's commit; default :func:`git_commit`.
+        data_dir: the Omniglot files read, named with their checksums in the header (they are
+            read again for that); ``None``: not named.
+
+    Returns:
+        The path of ``report.md``.
+
+    Example:
+        A hand-made result of two milestones, in the shape :func:`reproduce_updates` returns:
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.experiments import UpdatesBudget, write_updates_report
+        >>> def milestone(step, accuracy):
+        ...     return {"meta_step": step, "meta_batch": 2, "accuracy": {"mean": accuracy, "ci95": 3.0},
+        ...             "train_seconds": 1.5}
+        >>> results = {"setting": "5w1s", "label": "MAML", "published": 98.7,
+        ...            "milestones": [milestone(10, 40.0), milestone(20, 50.0)]}
+        >>> budget = UpdatesBudget("tiny", milestones=(10, 20), meta_batch=2, n_test=2)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_updates_report(results, budget, Path(tmp), "amaml reproduce omniglot-updates", "abc1234")
+        ...     print(sorted(p.name for p in Path(tmp).iterdir()))
+        ...     print(next(line for line in path.read_text().splitlines() if "per doubling" in line))
+        ['report.md', 'results.json', 'updates.png']
+        - From 10 to 20 meta-updates: +10.00 points per doubling (40.00 -> 50.00%, intervals +- 3.00 and +- 3.00).
+    """
     text = markdown(results, budget, command, commit or git_commit(), data_items(data_dir))
     return write_files(out_dir, results, text, {"updates.png": partial(plot, results)})

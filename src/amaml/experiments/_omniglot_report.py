@@ -167,6 +167,44 @@ def write_omniglot_report(
 
     With ``data_dir`` the header names the data files read (with checksums) and the report gains
     the continuous adjoint's gradient errors at few-shot step sizes (:func:`report_extras`).
+
+    The report: each run's accuracy (with its 95% interval) beside the published one, and
+    findings computed from them: the best method per setting, and for every gap of more than
+    2 points to a published number, what the run's meta-loss says about it. The learning curves
+    are read from each run's ``metrics.jsonl`` under ``out_dir/runs``.
+
+    Args:
+        results: what :func:`reproduce_omniglot` returned.
+        budget: the budget it ran.
+        out_dir: the output directory, holding the runs (``out_dir/runs/SETTING/METHOD``).
+        command: the command line, for the header.
+        commit: the code's commit; default :func:`git_commit`.
+        data_dir: the Omniglot files; ``None``: no data items, gradient errors or test-protocol
+            study in the report.
+
+    Returns:
+        The path of ``report.md``.
+
+    Example:
+        A hand-made result of one run, with the run's metrics log (as :func:`amaml.train.run`
+        writes it) beside it:
+
+        >>> import json, tempfile
+        >>> from pathlib import Path
+        >>> from amaml.experiments import OmniglotBudget, write_omniglot_report
+        >>> budget = OmniglotBudget("tiny", ("5w1s",), ("DiscreteAdjoint",), meta_steps=2, n_test=2)
+        >>> results = {"5w1s": {"DiscreteAdjoint": {"accuracy": {"mean": 60.0, "ci95": 5.0}, "inner_steps": 1,
+        ...                                         "step_size": 0.4, "meta_batch": 32, "meta_step": 2}}}
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     run = Path(tmp) / "runs" / "5w1s" / "discreteadjoint"
+        ...     run.mkdir(parents=True)
+        ...     _ = (run / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "meta_loss": 1.6 / s}) + "\\n"
+        ...                                                    for s in (1, 2)))
+        ...     path = write_omniglot_report(results, budget, Path(tmp), "amaml reproduce omniglot", "abc1234")
+        ...     print(sorted(p.name for p in Path(tmp).iterdir()))
+        ...     print(next(line for line in path.read_text().splitlines() if line.startswith("| 5w1s")))
+        ['curves.png', 'report.md', 'results.json', 'runs']
+        | 5w1s | DiscreteAdjoint | 1 | 0.4 | 32 | 2 | 60.00 +- 5.00 |  |
     """
     out_dir = Path(out_dir)
     header_items, gradients = report_extras(budget, data_dir) if data_dir is not None else ({}, [])

@@ -23,7 +23,17 @@ from .._io import atomic_write_text as atomic_write_text
 
 def git_commit() -> str:
     """The source checkout's short commit (``-dirty`` with uncommitted changes), else
-    ``$AMAML_COMMIT`` or ``"unknown"`` (an installed or copied tree)."""
+    ``$AMAML_COMMIT`` or ``"unknown"`` (an installed or copied tree).
+
+    Returns:
+        The commit, for a report's header: e.g. ``"23c463d"`` or ``"23c463d-dirty"``.
+
+    Example:
+        >>> from amaml.experiments import git_commit
+        >>> commit = git_commit()  # runs git in the source checkout, if there is one
+        >>> isinstance(commit, str) and len(commit) > 0
+        True
+    """
     try:
         root = Path(__file__).resolve().parents[3]
         commit = subprocess.run(
@@ -51,7 +61,30 @@ def machine() -> str:
 
 
 def header(title: str, command: str, commit: str, extra: dict[str, str] | None = None) -> str:
-    """A report's first lines: title, command, commit, machine, time, and any ``extra`` items."""
+    """A report's first lines: title, command, commit, machine, time, and any ``extra`` items.
+
+    Args:
+        title: the report's title (a markdown ``#`` heading).
+        command: the command line that made the report.
+        commit: the code's commit (:func:`git_commit`).
+        extra: more ``name: value`` items for the list, in order (e.g. the data files read).
+
+    Returns:
+        Markdown: the heading, then one list item each for the command, the commit, the machine
+        (host, CPUs, the first JAX device, Python and JAX versions), the time (UTC) and ``extra``.
+
+    Example:
+        >>> from amaml.experiments import header
+        >>> print(header("Benchmark", "amaml bench", "abc1234", {"data": "u.data"}))
+        # Benchmark
+        <BLANKLINE>
+        - command: `amaml bench`
+        - commit: `abc1234`
+        - machine: ...
+        - finished: ... UTC
+        - data: u.data
+        <BLANKLINE>
+    """
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# {title}\n\n",
@@ -68,6 +101,31 @@ def reproduce_and_report(reproduce, write, budget, out: Path, command: str, prog
     """``write(reproduce(budget, out, progress=progress), budget, out, command, commit)``; returns the report's path.
 
     The commit is read first: that of the code that runs, not of whatever is checked out at the end.
+
+    Args:
+        reproduce: ``reproduce(budget, out, progress=)``, e.g. :func:`reproduce_synthetic`.
+        write: ``write(results, budget, out, command, commit)``, e.g. :func:`write_synthetic_report`.
+        budget: the budget both are given.
+        out: the output directory.
+        command: the command line, for the report's header.
+        progress: passed to ``reproduce``.
+
+    Returns:
+        What ``write`` returns: the report's path.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.experiments import reproduce_and_report
+        >>> def reproduce(budget, out, progress=None):
+        ...     return {"budget": budget}
+        >>> def write(results, budget, out, command, commit):
+        ...     path = Path(out) / "report.md"
+        ...     _ = path.write_text(f"{command}: {results}")
+        ...     return path
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     reproduce_and_report(reproduce, write, "quick", tmp, "amaml reproduce toy").read_text()
+        "amaml reproduce toy: {'budget': 'quick'}"
     """
     commit = git_commit()
     return write(reproduce(budget, out, progress=progress), budget, out, command, commit)

@@ -29,10 +29,24 @@ class Reproduction:
     ``write(results, budget, out, command, commit)`` writes the report and returns its path.
 
     Attributes:
+        budgets: its budgets by name (:data:`BUDGETS`, :data:`OMNIGLOT_BUDGETS`, ...).
+        reproduce: ``reproduce(budget, out, progress=)``, e.g. :func:`reproduce_synthetic`.
+        write: the report writer, e.g. :func:`write_synthetic_report`.
         results: the output directory's parent (``results/NAME``; the budget's name is appended).
         figures: what the report's figures are called, for the command's last line.
         float64: whether it needs 64-bit floats (enabled before it runs); ``None``: the budget's ``dtype`` says.
         data: the default data directory, for experiments that read one (passed as ``data_dir``).
+
+    Example:
+        >>> from amaml.experiments import REPRODUCTIONS
+        >>> list(REPRODUCTIONS)
+        ['synthetic', 'inner-loop', 'omniglot', 'omniglot-horizon', 'omniglot-updates']
+        >>> omniglot = REPRODUCTIONS["omniglot"]
+        >>> omniglot.results, omniglot.data, list(omniglot.budgets)
+        ('results/omniglot', 'data/omniglot', ['quick', 'standard', 'paper'])
+        >>> reproduce, write = omniglot.bound("elsewhere/omniglot")  # data_dir bound to both
+        >>> str(reproduce.keywords["data_dir"]), str(write.keywords["data_dir"])
+        ('elsewhere/omniglot', 'elsewhere/omniglot')
     """
 
     budgets: Registry

@@ -60,9 +60,37 @@ def run_scaling(
 ) -> dict:
     """Seconds per meta-update for each device count; returns ``{"workload": ..., "rows": [...]}``.
 
+    Each point is a fresh benchmark worker process splitting the fixed meta-batch over
+    ``devices`` devices (on a CPU, simulated ones sharing its cores).
+
+    Args:
+        workload_name: a name of :data:`WORKLOADS`; its meta-batch is replaced by ``batch``.
+        method: a benchmark method (``amaml list``).
+        steps: inner steps K.
+        batch: tasks per meta-update, a multiple of every device count.
+        devices: the device counts measured, in order.
+        dtype: ``"float32"`` or ``"float64"``.
+        repeats: timed meta-updates per point (the median is kept).
+        timeout: seconds per point.
+        progress: called with a label before each point.
+
+    Returns:
+        ``{"workload", "method", "steps", "dtype", "rows"}``: one row per device count, with the
+        worker's result (``status``, ``seconds``, ...), the load average before it and, where
+        measured, ``updates_per_second``, ``speedup`` and ``efficiency``.
+
     Raises:
         ValueError: for an unknown workload or method, non-positive sizes, or a meta-batch
             that some device count does not divide; all before any measurement.
+
+    Example:
+        >>> from amaml.experiments import run_scaling
+        >>> result = run_scaling("paper", "A-MAML", 10, 8, [1, 2], "float32", 3, 300.0)  # 2 processes  # doctest: +SKIP
+        >>> [row["devices"] for row in result["rows"]]  # doctest: +SKIP
+        [1, 2]
+        >>> run_scaling("paper", "A-MAML", 10, 5, [1, 2], "float32", 3, 300.0)  # checked before any work
+        Traceback (most recent call last):
+        ValueError: `batch` (5) must be a multiple of every device count; not of [2].
     """
     check_scaling(workload_name, method, steps, batch, devices, repeats)
     workload = dataclasses.replace(WORKLOADS[workload_name], batch=batch, steps=(steps,), methods=(method,))
@@ -165,8 +193,34 @@ def plot(result: dict, path: Path) -> None:
 def write_outputs(result: dict, out: Path, header_text: str) -> Path:
     """Write ``scaling.json``, ``scaling.md`` (the table under ``header_text``) and ``scaling.png``.
 
+    Args:
+        result: what :func:`run_scaling` returned.
+        out: the output directory.
+        header_text: the report header (:func:`amaml.experiments.header`).
+
     Returns:
         The path of ``scaling.md``.
+
+    Example:
+        A hand-made result of two device counts, the second timed out, in the shape
+        :func:`run_scaling` returns:
+
+        >>> import dataclasses, tempfile
+        >>> from pathlib import Path
+        >>> from amaml.experiments import WORKLOADS, header, write_scaling_report
+        >>> rows = [
+        ...     {"devices": 1, "status": "ok", "seconds": 0.02, "updates_per_second": 50.0, "compile_seconds": 1.0},
+        ...     {"devices": 2, "status": "timeout", "reason": "over 300 s"},
+        ... ]
+        >>> workload = dataclasses.asdict(WORKLOADS["paper"])
+        >>> result = {"workload": workload, "method": "A-MAML", "steps": 10, "dtype": "float32", "rows": rows}
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_scaling_report(result, Path(tmp), header("Scaling", "amaml scaling", "abc1234"))
+        ...     print(sorted(p.name for p in Path(tmp).iterdir()))
+        ...     print(*[line for line in path.read_text().splitlines() if line[:4] in ("| 1 ", "| 2 ")], sep="\\n")
+        ['scaling.json', 'scaling.md', 'scaling.png']
+        | 1 | 20.0 | 50.00 |  |  | 1.0 |  |
+        | 2 | TIMEOUT: over 300 s | | | | | |
     """
     atomic_write_text(out / "scaling.json", json.dumps(result, indent=1) + "\n")
     plot(result, out / "scaling.png")

@@ -46,7 +46,31 @@ PAPER_AT_0_BASELINES = "0.9-1.4"
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
-    """How much compute a reproduction spends; every method gets the same inner budget."""
+    """How much compute a reproduction spends; every method gets the same inner budget.
+
+    Args:
+        name: the budget's name, in the report's title (``quick``, ``standard``, ``paper``).
+        steps: inner steps K of every method but MAML-1 (which takes one).
+        meta_steps: meta-updates of every run (meta-batch 5).
+        dtype: ``"float32"`` or ``"float64"``.
+        n_test: held-out test functions per panel.
+        modes: the test-time fine-tuning modes of :func:`amaml.train.evaluate_run`
+            (``"adam"``: the paper's protocol; ``"inner"``: each method's own inner loop).
+        adapt_steps: test-time fine-tuning steps.
+        every: test-time steps between two nRMSE records.
+        maml_max_steps: a cap on MAML's K (the paper's GPU memory ran out past 200); ``None``:
+            no cap.
+        step_size: the inner step h of every method.
+        optimizer: the meta-optimiser of every run.
+        description: one sentence for the report: what the budget is and what it costs.
+
+    Example:
+        >>> from amaml.experiments import BUDGETS, Budget
+        >>> BUDGETS["quick"].steps, BUDGETS["quick"].meta_steps, BUDGETS["paper"].maml_max_steps
+        (10, 100, 200)
+        >>> Budget("tiny", steps=2, meta_steps=3, dtype="float32", n_test=2, modes=("inner",)).step_size
+        0.01
+    """
 
     name: str
     steps: int  # inner steps K for every method but MAML-1
@@ -147,6 +171,14 @@ def reproduce_synthetic(
     Returns:
         ``{panel: {label: evaluation}}``, each evaluation as :func:`amaml.train.evaluate_run`
         with ``"inner_steps"`` added.
+
+    Example:
+        >>> from pathlib import Path
+        >>> from amaml.experiments import BUDGETS, reproduce_synthetic
+        >>> budget = BUDGETS["quick"]  # 24 runs of 100 meta-updates: a few minutes
+        >>> results = reproduce_synthetic(budget, Path("results/synthetic/quick"))  # trains 24 runs  # doctest: +SKIP
+        >>> sorted(results["alpine-50"])  # doctest: +SKIP
+        ['A-MAML', 'FOMAML', 'MAML', 'MAML-1', 'Reptile', 'iMAML']
     """
     results: dict = {}
     total = len(panels) * len(methods)

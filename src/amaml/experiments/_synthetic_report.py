@@ -132,7 +132,39 @@ def plot_panel(panel: str, methods: dict, mode: str, path: Path) -> None:
 
 
 def write_report(results: dict, budget: Budget, out_dir: Path, command: str, commit: str | None = None) -> Path:
-    """Write report.md, results.json and one PNG per panel (and mode) under ``out_dir``."""
+    """Write report.md, results.json and one PNG per panel (and mode) under ``out_dir``.
+
+    The report: a table per fine-tuning mode of nRMSE (mean +- standard deviation over the
+    test functions) at the report's steps, beside the paper's numbers, and findings computed
+    from it (which method is lowest at the first and the last step of each panel).
+
+    Args:
+        results: what :func:`reproduce_synthetic` returned.
+        budget: the budget it ran (its modes choose the tables and figures).
+        out_dir: the output directory.
+        command: the command line, for the header.
+        commit: the code's commit; default :func:`git_commit`.
+
+    Returns:
+        The path of ``report.md``.
+
+    Example:
+        A hand-made result of one panel and one method, in the shape
+        :func:`reproduce_synthetic` returns:
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from amaml.experiments import Budget, write_synthetic_report
+        >>> budget = Budget("tiny", steps=2, meta_steps=3, dtype="float32", n_test=2, modes=("adam",), adapt_steps=2)
+        >>> curve = {"steps": [0, 1, 2], "mean": [1.0, 0.8, 0.6], "std": [0.1, 0.1, 0.1]}
+        >>> results = {"cosmixture-50": {"A-MAML": {"adam": curve, "n_test": 2, "inner_steps": 2}}}
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_synthetic_report(results, budget, Path(tmp), "amaml reproduce synthetic", "abc1234")
+        ...     print(sorted(p.name for p in Path(tmp).iterdir()))
+        ...     print(next(line for line in path.read_text().splitlines() if "step 2:" in line))
+        ['cosmixture-50.png', 'report.md', 'results.json']
+        - CosMixture 50shot-50val, step 2: A-MAML is lowest.
+    """
     for panel, methods in results.items():
         for mode in budget.modes:
             suffix = "" if mode == budget.modes[0] else f"-{mode}"

@@ -130,6 +130,15 @@ def run_throughput(
 
     Raises:
         ValueError, TypeError: as :func:`check_throughput`, before any measurement.
+
+    Example:
+        >>> from amaml.experiments import run_throughput
+        >>> result = run_throughput([1, 10], [32], steps=10, torch_batches=[])  # 4 processes  # doctest: +SKIP
+        >>> [(r["batch"], r["status"]) for r in result["batch_rows"]]  # doctest: +SKIP
+        [(1, 'ok'), (10, 'ok')]
+        >>> run_throughput([1, 10, 10], [32])  # checked before any work
+        Traceback (most recent call last):
+        ValueError: `batches` must not repeat a value, got [1, 10, 10].
     """
     check_throughput(batches, widths, methods, steps, width_batch, repeats, timeout, torch_batches)
     _validate.positive_int("peak_size", peak_size)

@@ -190,6 +190,29 @@ def write_outputs(result: dict, out: Path, header_text: str) -> Path:
 
     Returns:
         The path of ``throughput.md``.
+
+    Example:
+        A hand-made result of one meta-batch size and one width (whose worker failed), with
+        no peak measured, in the shape :func:`run_throughput` returns:
+
+        >>> import dataclasses, tempfile
+        >>> from pathlib import Path
+        >>> from amaml.experiments import WORKLOADS, header, write_throughput_report
+        >>> method = "A-MAML rk4/euler stored"
+        >>> batch_row = {"batch": 10, "method": method, "status": "ok", "seconds": 0.01, "updates_per_second": 100.0,
+        ...              "tasks_per_second": 1000.0, "ms_per_task": 1.0, "compile_seconds": 1.0, "load_before": 0.5}
+        >>> width_row = {"width": 32, "method": method, "status": "error", "reason": "exit 1: killed"}
+        >>> result = {
+        ...     "workload": dataclasses.asdict(WORKLOADS["paper"]), "methods": [method], "steps": 10,
+        ...     "dtype": "float32", "repeats": 3, "width_batch": 5, "batch_rows": [batch_row],
+        ...     "width_rows": [width_row], "peak": {"status": "error", "reason": "not measured"},
+        ... }
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = write_throughput_report(result, Path(tmp), header("Throughput", "amaml throughput", "abc1234"))
+        ...     print(sorted(p.name for p in Path(tmp).iterdir()))
+        ...     print(next(line for line in path.read_text().splitlines() if line.startswith("| 10 |")))
+        ['gflops.png', 'tasks.png', 'throughput.json', 'throughput.md']
+        | 10 | A-MAML rk4/euler stored | 10.0 | 100.00 | 1000 | 1.000 |  | 1.0 | 0.5 |
     """
     out = Path(out)
     atomic_write_text(out / "throughput.json", json.dumps(result, indent=1) + "\n")
