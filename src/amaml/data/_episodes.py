@@ -34,11 +34,14 @@ VINYALS_TRAIN = (  # 25 background and 7 evaluation alphabets, and Gurmukhi 01-4
     *("Ojibwe_(Canadian_Aboriginal_Syllabics)", "Sanskrit", "Syriac_(Estrangelo)", "Tagalog", "Tifinagh"),
     *("Angelic", "Atemayar_Qelisayer", "Atlantean", "Aurek-Besh", "Avesta", "Ge_ez", "Glagolitic"),
 )
+"""The meta-train alphabets of Vinyals et al. (2016)'s Omniglot split (with Gurmukhi 01-41)."""
 VINYALS_VAL = ("Armenian", "Bengali", "Early_Aramaic", "Hebrew", "Mkhedruli_(Georgian)")  # background: 172
+"""The meta-validation alphabets of Vinyals et al. (2016)'s Omniglot split."""
 VINYALS_TEST = (  # evaluation alphabets, and Gurmukhi 42-45: 423 characters
     *("Kannada", "Keble", "Malayalam", "Manipuri", "Mongolian", "Old_Church_Slavonic_(Cyrillic)"),
     *("Oriya", "Sylheti", "Syriac_(Serto)", "Tengwar", "Tibetan", "ULOG"),
 )
+"""The meta-test alphabets of Vinyals et al. (2016)'s Omniglot split (with Gurmukhi 42-45)."""
 GURMUKHI_IDS, GURMUKHI_TEST_IDS = range(1160, 1205), range(1201, 1205)
 F32 = jnp.float32
 

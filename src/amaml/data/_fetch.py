@@ -76,6 +76,7 @@ DATASETS: Registry[DataSource] = Registry(
         ),
     },
 )
+"""Rating dataset name -> its :class:`DataSource` (file, checksum, loader), for ``amaml data fetch``."""
 
 
 def where_to_put(name: str, directory: Path) -> str:

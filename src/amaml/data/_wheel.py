@@ -10,6 +10,7 @@ import numpy as np
 from jaxtyping import Int
 
 WHEEL_MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
+"""The MovieLens-100K ratings' path inside the RecBole wheel on PyPI (the mirror :func:`fetch` can read)."""
 HEADER = ["user_id:token", "item_id:token", "rating:float", "timestamp:float"]
 
 

@@ -69,6 +69,7 @@ ACCURACY_BUDGETS: Registry[AccuracyBudget] = Registry(
         ),
     },
 )
+"""Budget name -> :class:`AccuracyBudget` of ``amaml reproduce adjoint-accuracy``."""
 
 
 def _methods(steps: int, h: float) -> dict:

@@ -157,6 +157,7 @@ WORKLOADS: Registry[Workload] = Registry(
         },
     },
 )
+"""Workload name -> :class:`Workload` of ``amaml bench`` (paper, paper100, wide, conv4-omniglot-20w5s[-b16])."""
 BENCH_METHOD_NAMES: Registry[str] = Registry("benchmark method", {m: m for m in BENCH_METHODS})
 
 

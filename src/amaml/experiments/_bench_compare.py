@@ -207,3 +207,4 @@ def _check_row(theirs: str, ours: str, steps: int, dtype: str, difference: float
 COMPARISONS: Registry[AbstractComparison] = Registry(
     "comparison", {c.name: c for c in (TorchComparison(), DiffraxComparison())}
 )
+"""``--against`` name -> the other implementation timed beside amaml's (the authors'-style PyTorch loop, diffrax)."""

@@ -38,6 +38,7 @@ METHODS: dict[str, tuple[Callable[[int, float], AbstractMetaMethod], tuple[int, 
     "FOMAML": (FOMAML, (50, 100)),
     "Reptile": (Reptile, (50, 100)),
 }
+"""Method label -> (its class, built as ``cls(steps, step_size)``; the two K of the collaborative filtering study)."""
 
 # The paper's meta-test nRMSE (spec section 2.3; definition unpublished) at 50 inner steps
 # (MAML 5); at 100 (MAML 10) it gives A-MAML only.
@@ -103,6 +104,7 @@ CF_BUDGETS: Registry[CFBudget] = Registry(
         ),
     },
 )
+"""Budget name -> :class:`CFBudget` of ``amaml reproduce cf``."""
 
 
 def run_config(

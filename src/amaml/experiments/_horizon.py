@@ -108,6 +108,7 @@ HORIZON_BUDGETS: Registry[HorizonBudget] = Registry(
         ),
     },
 )  # fmt: skip
+"""Budget name -> :class:`HorizonBudget` of ``amaml reproduce omniglot-horizon``."""
 
 
 def horizon_config(budget: HorizonBudget, variant: HorizonVariant, data_dir: str) -> RunConfig:

@@ -82,6 +82,7 @@ INNER_BUDGETS: Registry[InnerBudget] = Registry(
         ),
     },
 )  # fmt: skip
+"""Budget name -> :class:`InnerBudget` of ``amaml reproduce inner-loop``."""
 
 
 def variant_config(budget: InnerBudget, label: str, step_size: float, seed: int) -> RunConfig:

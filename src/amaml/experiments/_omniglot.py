@@ -142,6 +142,7 @@ OMNIGLOT_BUDGETS: Registry[OmniglotBudget] = Registry(
         ),
     },
 )  # fmt: skip
+"""Budget name -> :class:`OmniglotBudget` of ``amaml reproduce omniglot``."""
 
 
 def run_config(budget: OmniglotBudget, setting: str, label: str, data_dir: str) -> RunConfig:

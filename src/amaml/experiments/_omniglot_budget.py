@@ -87,6 +87,7 @@ UPDATES_BUDGETS: Registry[UpdatesBudget] = Registry(
         ),
     },
 )  # fmt: skip
+"""Budget name -> :class:`UpdatesBudget` of ``amaml reproduce omniglot-updates``."""
 
 
 def reproduce_updates(

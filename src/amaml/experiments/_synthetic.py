@@ -30,6 +30,7 @@ PANELS = (("cosmixture", 50), ("cosmixture", 100), ("alpine", 50), ("alpine", 10
 PANEL_TITLES = {"cosmixture": "CosMixture", "alpine": "Alpine"}
 PANEL_FAMILIES = {"cosmixture": CosMixture(dim=2), "alpine": Alpine(dim=2)}
 METHODS = ("A-MAML", "MAML", "MAML-1", "FOMAML", "iMAML", "Reptile")
+"""The methods of the synthetic study, in its reports' order (each at the panel's K; MAML-1 at one step)."""
 REPORT_STEPS = (0, 100, 200, 400, 600, 800, 1000)
 
 # The paper's figure, read off at about 1000 test-time steps (spec section 2.1, +-0.02):
@@ -125,6 +126,7 @@ BUDGETS: Registry[Budget] = Registry(
         ),
     },
 )
+"""Budget name -> :class:`Budget` of ``amaml reproduce synthetic`` (quick, standard, paper)."""
 
 
 def panel_method(budget: Budget, label: str) -> AbstractMetaMethod:
