@@ -31,6 +31,18 @@ def task_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
         devices: the devices to spread a meta-batch over, in order; ``None`` takes
             ``jax.devices()``, which after ``jax.distributed.initialize`` includes the
             devices of all processes.
+
+    Returns:
+        A ``jax.sharding.Mesh`` of shape ``(D,)`` with the one axis ``"tasks"``.
+
+    Raises:
+        ValueError: when ``devices`` is empty, holds something other than jax devices, or
+            repeats a device.
+
+    Example:
+        >>> mesh = task_mesh(jax.devices()[:1])
+        >>> mesh.axis_names, mesh.size
+        (('tasks',), 1)
     """
     devices = jax.devices() if devices is None else list(devices)
     if not devices or not all(isinstance(d, jax.Device) for d in devices):
@@ -41,7 +53,23 @@ def task_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
 
 
 def check_meta_batch(meta_batch: int, mesh: Mesh) -> int:
-    """``meta_batch`` itself, after checking that the mesh's devices divide it evenly."""
+    """``meta_batch`` itself, after checking that the mesh's devices divide it evenly.
+
+    Args:
+        meta_batch: the number of tasks ``B`` per meta-update.
+        mesh: from :func:`task_mesh`, with ``D`` devices.
+
+    Returns:
+        ``meta_batch`` (an ``int``), a multiple of ``D``.
+
+    Raises:
+        TypeError, ValueError: when ``meta_batch`` is not a positive integer, or ``D`` does
+            not divide it (the message suggests the next multiple).
+
+    Example:
+        >>> check_meta_batch(8, task_mesh(jax.devices()[:1]))
+        8
+    """
     _validate.positive_int("meta_batch", meta_batch)
     if meta_batch % mesh.size:
         raise ValueError(
@@ -81,6 +109,21 @@ def shard_tasks(tasks: Task, mesh: Mesh) -> Task:
     Args:
         tasks: a :class:`~amaml.Task` batch, arrays ``(B, n, ...)``, ``B`` a multiple of ``D``.
         mesh: from :func:`task_mesh`.
+
+    Returns:
+        The same :class:`~amaml.Task`, its four arrays global ``jax.Array`` objects sharded
+        along the task axis (``PartitionSpec("tasks")``).
+
+    Raises:
+        TypeError: when ``tasks`` is not an :class:`~amaml.Task`.
+        ValueError: when ``D`` does not divide ``B`` (:func:`check_meta_batch`).
+
+    Example:
+        >>> mesh = task_mesh(jax.devices()[:1])
+        >>> tasks = Task(np.ones((4, 3, 2)), np.ones((4, 3, 1)), np.ones((4, 5, 2)), np.ones((4, 5, 1)))
+        >>> sharded = shard_tasks(tasks, mesh)
+        >>> sharded.support_x.shape, sharded.support_x.sharding.spec == PartitionSpec("tasks")
+        ((4, 3, 2), True)
     """
     if not isinstance(tasks, Task):
         raise TypeError(f"`tasks` must be an amaml.Task (with a leading task axis), got {type(tasks).__name__}.")
@@ -93,15 +136,61 @@ def replicate(tree: PyTree, mesh: Mesh) -> PyTree:
 
     Across processes every process must pass the same values (the same initialisation or
     checkpoint); nothing checks this, as comparing would cost a collective.
+
+    Args:
+        tree: any pytree of arrays (host or device arrays, or anything ``np.asarray`` takes).
+        mesh: from :func:`task_mesh`.
+
+    Returns:
+        ``tree`` with every leaf a global ``jax.Array`` replicated over the mesh.
+
+    Example:
+        >>> mesh = task_mesh(jax.devices()[:1])
+        >>> params = replicate({"w": np.zeros(3)}, mesh)
+        >>> params["w"].shape, params["w"].sharding.is_fully_replicated
+        ((3,), True)
     """
     return _place(tree, replicated(mesh))
 
 
 def constrain_tasks(tasks: Task, mesh: Mesh) -> Task:
-    """Inside ``jax.jit``: ask XLA to split the task axis of ``tasks`` over the mesh."""
+    """Inside ``jax.jit``: ask XLA to split the task axis of ``tasks`` over the mesh.
+
+    A sharding constraint (``jax.lax.with_sharding_constraint``), not a transfer: use it on
+    a meta-batch drawn inside a jitted function (as :func:`amaml.train.make_update` does);
+    outside jit, place host data with :func:`shard_tasks`.
+
+    Args:
+        tasks: a :class:`~amaml.Task` batch, arrays ``(B, n, ...)``, ``B`` a multiple of ``D``.
+        mesh: from :func:`task_mesh`.
+
+    Returns:
+        ``tasks``, constrained to ``PartitionSpec("tasks")``.
+
+    Example:
+        >>> mesh = task_mesh(jax.devices()[:1])
+        >>> tasks = Task(np.ones((4, 3, 2)), np.ones((4, 3, 1)), np.ones((4, 5, 2)), np.ones((4, 5, 1)))
+        >>> total = jax.jit(lambda t: constrain_tasks(t, mesh).query_y.sum())
+        >>> float(total(tasks))
+        20.0
+    """
     return jax.lax.with_sharding_constraint(tasks, task_sharding(mesh))
 
 
 def jit_replicated(fn, mesh: Mesh):
-    """``jax.jit(fn)`` with every argument and result replicated over the mesh."""
+    """``jax.jit(fn)`` with every argument and result replicated over the mesh.
+
+    Args:
+        fn: the function to compile; its arguments and results are pytrees of arrays.
+        mesh: from :func:`task_mesh`.
+
+    Returns:
+        The jitted ``fn``, with ``in_shardings`` and ``out_shardings`` replicated.
+
+    Example:
+        >>> mesh = task_mesh(jax.devices()[:1])
+        >>> mean = jit_replicated(lambda x: x.mean(), mesh)
+        >>> float(mean(replicate(np.arange(4.0), mesh)))
+        1.5
+    """
     return jax.jit(fn, in_shardings=replicated(mesh), out_shardings=replicated(mesh))

@@ -26,6 +26,9 @@ def start_processes(
 ) -> None:
     """Start ``jax.distributed``; call before any JAX computation.
 
+    Afterwards ``jax.devices()`` lists the devices of every process, so :func:`task_mesh`
+    spans them all; every argument is checked before anything starts.
+
     Args:
         coordinator: ``HOST:PORT`` of process 0 (with ``num_processes`` and ``process_id``).
         num_processes: the number of processes.
@@ -35,6 +38,13 @@ def start_processes(
     Raises:
         ValueError: when the arguments are incomplete or inconsistent, or the environment
             holds no coordinator.
+
+    Example:
+        >>> start_processes("10.0.0.1:1234", num_processes=2, process_id=0)  # waits for process 1  # doctest: +SKIP
+        >>> start_processes("10.0.0.1", num_processes=2, process_id=0)  # checked before starting anything
+        Traceback (most recent call last):
+        ...
+        ValueError: `coordinator` must be HOST:PORT with a port in 1 ... 65535, got '10.0.0.1'.
     """
     given = {"coordinator": coordinator, "num_processes": num_processes, "process_id": process_id}
     if from_environment:
@@ -74,9 +84,24 @@ def start_processes(
 def device_mesh(devices: int | None) -> Mesh | None:
     """The task mesh over the first ``devices`` devices (``None``: all), or ``None`` for one.
 
+    Args:
+        devices: how many of ``jax.devices()`` to use, or ``None`` for all of them (with
+            several processes it must be all of them).
+
+    Returns:
+        A :func:`task_mesh` over ``jax.devices()[:devices]``, or ``None`` when that is a
+        single device (nothing to split: the plain jitted update runs).
+
     Raises:
         ValueError: when more devices are asked for than JAX sees, or, with several
             processes, fewer than all of them.
+
+    Example:
+        >>> device_mesh(1) is None
+        True
+        >>> mesh = device_mesh(None)  # every device: None on a single one
+        >>> mesh is None or mesh.size == jax.device_count()
+        True
     """
     available = jax.devices()
     count = len(available) if devices is None else devices
@@ -93,15 +118,32 @@ def device_mesh(devices: int | None) -> Mesh | None:
 
 
 def is_main_process() -> bool:
-    """Whether this is process 0, the only one that writes a run's files."""
+    """Whether this is process 0, the only one that writes a run's files.
+
+    Returns:
+        ``True`` in process 0 of ``jax.distributed`` (and in a single process), else ``False``.
+
+    Example:
+        >>> is_main_process()
+        True
+    """
     return jax.process_index() == 0
 
 
 def check_same_step(step: int) -> None:
     """Every process must resume from the same checkpoint step (a shared run directory).
 
+    With one process this does nothing; with several it is a collective (every process
+    must call it).
+
+    Args:
+        step: the meta-update this process resumes from.
+
     Raises:
         ValueError: when they differ.
+
+    Example:
+        >>> check_same_step(100)  # one process: nothing to compare
     """
     if jax.process_count() > 1:
         from jax.experimental import multihost_utils

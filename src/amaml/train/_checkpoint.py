@@ -52,6 +52,11 @@ def checkpoint_path(run_dir: Path, step: int) -> Path:
 def save_checkpoint(run_dir: Path, step: int, state: Any) -> Path:
     """Write ``state`` (a pytree of arrays) as the checkpoint of ``step``; keep the latest two.
 
+    The file is ``RUN_DIR/ckpt_{step:08d}.npz``, written atomically: the arrays in
+    flattening order, the step and a SHA-256 of the arrays (their dtypes, shapes and bytes),
+    which :func:`load_latest_checkpoint` verifies. Older checkpoints beyond the latest two
+    are deleted.
+
     Args:
         run_dir: the run directory.
         step: the number of meta-updates ``state`` has seen.
@@ -59,6 +64,14 @@ def save_checkpoint(run_dir: Path, step: int, state: Any) -> Path:
 
     Returns:
         The path written.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as run_dir:
+        ...     path = save_checkpoint(run_dir, 3, {"w": np.ones(2)})
+        ...     step, state = load_latest_checkpoint(run_dir, {"w": np.zeros(2)})
+        >>> path.name, step, state["w"].tolist()
+        ('ckpt_00000003.npz', 3, [1.0, 1.0])
     """
     leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(state)]
     buffer = io.BytesIO()
@@ -98,8 +111,19 @@ def load_latest_checkpoint(run_dir: Path, template: Any) -> tuple[int, Any] | No
         template: a pytree with the structure, shapes and dtypes of the saved state.
 
     Returns:
-        ``(step, state)`` with ``state`` shaped like ``template``; unreadable checkpoints are
-        logged as warnings and skipped.
+        ``(step, state)`` with ``state`` shaped like ``template`` (its leaves JAX arrays), or
+        ``None``; unreadable checkpoints (a checksum that does not match, arrays unlike
+        ``template``'s, a truncated file) are logged as warnings and skipped.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as run_dir:
+        ...     empty = load_latest_checkpoint(run_dir, (np.zeros(2), np.zeros(())))
+        ...     for step in (1, 2, 3):
+        ...         _ = save_checkpoint(run_dir, step, (np.full(2, float(step)), np.zeros(())))
+        ...     step, (w, b) = load_latest_checkpoint(run_dir, (np.zeros(2), np.zeros(())))
+        >>> empty is None, step, w.tolist()
+        (True, 3, [3.0, 3.0])
     """
     for path in sorted(Path(run_dir).glob("ckpt_*.npz"), reverse=True):
         try:
@@ -116,7 +140,24 @@ def append_metrics(path: Path, record: dict) -> None:
 
 
 def read_metrics(path: Path) -> list[dict]:
-    """Every complete metrics record (a line torn by a kill is dropped)."""
+    r"""Every complete metrics record (a line torn by a kill is dropped).
+
+    Args:
+        path: a ``metrics.jsonl`` file, one JSON object per line (a run writes one per
+            meta-update: ``step``, ``meta_loss`` and what else it records).
+
+    Returns:
+        The records in file order; an empty list when ``path`` does not exist.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as run_dir:
+        ...     path = Path(run_dir) / "metrics.jsonl"
+        ...     _ = path.write_text('{"step": 1, "meta_loss": 0.5}\n{"step": 2, "meta_lo')
+        ...     records = read_metrics(path)
+        >>> records
+        [{'step': 1, 'meta_loss': 0.5}]
+    """
     records = []
     if Path(path).exists():
         for line in Path(path).read_text().splitlines():
@@ -142,10 +183,25 @@ class RunLock:
     """An exclusive lock on a run directory while one process trains in it.
 
     The lock is an ``flock`` on ``RUN_DIR/.lock``: the operating system releases it when the
-    process ends, however it ends, so a killed run never leaves a stale lock.
+    process ends, however it ends, so a killed run never leaves a stale lock. The file holds
+    the pid of the process that holds the lock.
+
+    Args:
+        run_dir: the run directory (created on entering if needed).
 
     Raises:
         RunDirectoryInUse: on entering, if another process holds the lock (naming its pid).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as run_dir:
+        ...     with RunLock(run_dir):
+        ...         try:
+        ...             with RunLock(run_dir):  # a second holder, as another process would be
+        ...                 pass
+        ...         except RunDirectoryInUse:
+        ...             print("in use")
+        in use
     """
 
     def __init__(self, run_dir: Path):

@@ -82,6 +82,28 @@ def evaluate_run(
     Raises:
         ValueError: for invalid settings, a run without checkpoint, or an existing output
             file without ``overwrite``; all before any computation.
+
+    Example:
+        >>> import tempfile
+        >>> from amaml.models import MLP
+        >>> from amaml.tasks import Sinusoid
+        >>> from amaml.train import FunctionTasks, MetaTraining, RunConfig
+        >>> config = RunConfig(
+        ...     tasks=FunctionTasks(Sinusoid(), n_train=4, n_test=2, shots=5, queries=5),
+        ...     model=MLP((8,)),
+        ...     method=amaml.MAML(2, 0.01),
+        ...     meta=MetaTraining(batch=2, steps=2),
+        ... )
+        >>> with tempfile.TemporaryDirectory() as run_dir:
+        ...     _ = amaml.train.run(config, run_dir)
+        ...     result = evaluate_run(run_dir, modes=("inner",), adapt_steps=4, every=2)
+        ...     written = (Path(run_dir) / "eval.json").exists()
+        >>> inner = result["inner"]
+        >>> result["meta_step"], result["n_test"], inner["steps"], written
+        (2, 2, [0, 2, 4], True)
+        >>> horizon = inner["at_horizon"]  # after the method's own 2 steps
+        >>> horizon["steps"], len(inner["final_per_task"])
+        (2, 2)
     """
     modes = check_eval_settings(modes, adapt_steps, every)
     _validate.positive_float("adam_lr", adam_lr)

@@ -23,7 +23,29 @@ ApplyFn = Callable[[PyTree, Array], Array]
 
 
 class AbstractFineTuning(abc.ABC):
-    """How a model is fine-tuned on a test task's support set, one step at a time."""
+    """How a model is fine-tuned on a test task's support set, one step at a time.
+
+    A subclass defines ``init(meta)`` (the state at the meta-learned initialisation;
+    ``meta`` is one task's flat meta-parameters, ``meta.theta`` the flat ``(P,)``
+    initialisation, with the learned rates and horizon where set), ``step(state,
+    loss, x, y)`` (one step on the flat support loss ``loss(u, x, y)``; pure and jittable,
+    as :func:`nrmse_curve` runs it inside ``lax.scan`` and ``vmap``) and ``params(state)``
+    (the current flat parameters).
+
+    Example:
+        >>> class GradientDescent(AbstractFineTuning):
+        ...     def init(self, meta):
+        ...         return meta.theta
+        ...     def step(self, state, loss, x, y):
+        ...         return state - 0.1 * jax.grad(loss)(state, x, y)
+        ...     def params(self, state):
+        ...         return state
+        >>> apply = lambda p, x: x @ p["w"]
+        >>> x = jnp.stack([jnp.linspace(-1.0, 1.0, 6)[:, None]] * 2)  # 2 tasks, 6 points
+        >>> tasks, params = amaml.Task(x, 2 * x, x, 2 * x), {"w": jnp.zeros((1, 1))}
+        >>> nrmse_curve(GradientDescent(), amaml.losses.mse(apply), apply, params, tasks, steps=4, every=2).shape
+        (3, 2)
+    """
 
     @abc.abstractmethod
     def init(self, meta: FlatMeta) -> Any:
@@ -42,7 +64,25 @@ class AbstractFineTuning(abc.ABC):
 @final
 @dataclasses.dataclass(frozen=True)
 class AdamFineTuning(AbstractFineTuning):
-    """The paper's test-time protocol: Adam on the support loss (default lr 1e-3)."""
+    """The paper's test-time protocol: Adam on the support loss (default lr 1e-3).
+
+    optax's Adam with its default moments (0.9, 0.999, eps 1e-8), started afresh at the
+    meta-learned initialisation of every task.
+
+    Args:
+        learning_rate: Adam's step size, positive.
+
+    Raises:
+        TypeError, ValueError: when ``learning_rate`` is not a positive finite number.
+
+    Example:
+        >>> apply = lambda p, x: x @ p["w"]
+        >>> x = jnp.stack([jnp.linspace(-1.0, 1.0, 6)[:, None]] * 2)  # 2 tasks, 6 points
+        >>> tasks, params = amaml.Task(x, 2 * x, x, 2 * x), {"w": jnp.zeros((1, 1))}
+        >>> curve = nrmse_curve(AdamFineTuning(0.1), amaml.losses.mse(apply), apply, params, tasks, steps=4, every=2)
+        >>> curve.shape, bool((curve[-1] < curve[0]).all())
+        ((3, 2), True)
+    """
 
     learning_rate: float = 1e-3
 
@@ -69,7 +109,20 @@ class AdamFineTuning(AbstractFineTuning):
 class InnerLoopFineTuning(AbstractFineTuning):
     """The method's own inner dynamics: its solver, step size and proximal term (and the
     learned rates and horizon's step, if any), continued for as many steps as asked (the
-    proximal centre stays at the initialisation)."""
+    proximal centre stays at the initialisation).
+
+    Args:
+        method: the meta-gradient method whose inner loop fine-tunes (e.g. the run's own).
+
+    Example:
+        >>> apply = lambda p, x: x @ p["w"]
+        >>> x = jnp.stack([jnp.linspace(-1.0, 1.0, 6)[:, None]] * 2)  # 2 tasks, 6 points
+        >>> tasks, params = amaml.Task(x, 2 * x, x, 2 * x), {"w": jnp.zeros((1, 1))}
+        >>> tuning = InnerLoopFineTuning(amaml.MAML(5, 0.1))
+        >>> curve = nrmse_curve(tuning, amaml.losses.mse(apply), apply, params, tasks, steps=10, every=5)
+        >>> curve.shape, bool((curve[-1] < curve[0]).all())
+        ((3, 2), True)
+    """
 
     method: AbstractMetaMethod
 
@@ -104,8 +157,31 @@ def nrmse_curve(
     With a :class:`amaml.MetaParams` the head (``init``) is fine-tuned with the shared
     parameters fixed, and ``apply_fn(adapted_init, x)`` must predict with both.
 
+    Args:
+        fine_tuning: how to fine-tune (:class:`AdamFineTuning`, :class:`InnerLoopFineTuning`
+            or another :class:`AbstractFineTuning`).
+        loss_fn, params: as for :func:`amaml.meta_value_and_grad`; ``params`` the
+            meta-learned initialisation.
+        apply_fn: ``apply_fn(params, x) -> predictions`` shaped like the query targets.
+        tasks: the test tasks (a batch of :class:`amaml.Task`, standardised targets).
+        steps: fine-tuning steps in all, a multiple of ``every``.
+        every: steps between records.
+
     Returns:
-        Array of shape ``(steps // every + 1, n_tasks)``.
+        Array of shape ``(steps // every + 1, n_tasks)``; row 0 is the nRMSE at the
+        initialisation itself.
+
+    Raises:
+        TypeError, ValueError: when ``every`` is not a positive integer or does not divide
+            ``steps``.
+
+    Example:
+        >>> apply = lambda p, x: x @ p["w"]
+        >>> x = jnp.stack([jnp.linspace(-1.0, 1.0, 6)[:, None]] * 2)  # 2 tasks, 6 points
+        >>> tasks, params = amaml.Task(x, 2 * x, x, 2 * x), {"w": jnp.zeros((1, 1))}
+        >>> curve = nrmse_curve(AdamFineTuning(0.1), amaml.losses.mse(apply), apply, params, tasks, steps=6, every=3)
+        >>> curve.shape, round(float(curve[0, 0]), 3)  # at the initialisation: the RMS of y = 2x
+        ((3, 2), 1.366)
     """
     _validate.positive_int("every", every)
     if steps % every:

@@ -33,6 +33,14 @@ class OmniglotEpisodes(AbstractMetaDataset):
             episodes take their query count from the caller (the run's ``tasks.queries``).
         test_key: the key the ``n_test`` test episodes are drawn from (fixed per run).
         dtype: the float dtype of the images handed to the model.
+
+    Example:
+        >>> images = jnp.zeros((6, 20, 8, 8), jnp.uint8)  # 6 characters of 20 drawings, 8 x 8
+        >>> episodes = OmniglotEpisodes(images, images, 3, 2, False, 4, jax.random.key(1), jnp.float32)
+        >>> episodes.sample(jax.random.key(0), 2, 1, 1).support_x.shape  # 2 episodes, 3-way 1-shot
+        (2, 3, 8, 8, 1)
+        >>> episodes.test_tasks(1).query_x.shape  # 4 test episodes, 2 queries per class
+        (4, 6, 8, 8, 1)
     """
 
     train: Array
@@ -79,8 +87,21 @@ class OmniglotTasks(AbstractTaskSource):
         n_test: test episodes for evaluation (600, as MAML).
         size: image side after resizing.
 
+    Raises:
+        TypeError, ValueError: for an invalid option, naming it (checked on construction; the
+            data directory is checked by ``check`` and read by ``build``).
+
     Example:
-        >>> source = OmniglotTasks(data_dir="../shared/data/omniglot", ways=20, shots=1)  # doctest: +SKIP
+        >>> source = OmniglotTasks(data_dir="data/omniglot", ways=20, shots=1)
+        >>> source.name, source.output_dim, source.episode_queries()
+        ('omniglot-20w1s', 20, 15)
+        >>> dataset = source.build(jax.random.key(0), jnp.float32)  # reads Omniglot from disk  # doctest: +SKIP
+
+    References:
+        Lake et al., "Human-level concept learning through probabilistic program induction",
+        Science 2015 (Omniglot); Finn et al., "Model-Agnostic Meta-Learning for Fast
+        Adaptation of Deep Networks", ICML 2017 (the split and protocol); Vinyals et al.,
+        "Matching Networks for One Shot Learning", NeurIPS 2016 (the alphabet split).
     """
 
     data_dir: str | None = option(None, doc="directory with the official zips, their folders or the npz form")

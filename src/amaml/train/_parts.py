@@ -37,6 +37,20 @@ class RunParts(NamedTuple):
         init_params: the initial meta-parameters: the model's parameters, or an
             :class:`amaml.MetaParams` when the run learns shared parameters, rates or a horizon.
         train_key: the key every meta-batch is folded from (``fold_in(train_key, step)``).
+
+    Example:
+        >>> from amaml.models import MLP
+        >>> from amaml.tasks import Sinusoid
+        >>> from amaml.train import FunctionTasks, RunConfig
+        >>> config = RunConfig(
+        ...     tasks=FunctionTasks(Sinusoid(), n_train=4, n_test=2, shots=5, queries=5),
+        ...     model=MLP((8,)),
+        ...     method=amaml.MAML(2, 0.01),
+        ... )
+        >>> parts = build_parts(config)
+        >>> params, opt_state = parts.initial_state()
+        >>> parts.predictor(params)(params, jnp.zeros((3, 1))).shape
+        (3, 1)
     """
 
     config: RunConfig
@@ -72,8 +86,29 @@ def build_parts(config: RunConfig) -> RunParts:
     The seed's key is split into three: the data (which functions or users), the model's
     initialisation, and the meta-batches.
 
+    Args:
+        config: the run configuration.
+
+    Returns:
+        A :class:`RunParts`; the same configuration always gives the same parts.
+
     Raises:
         ValueError: when the data cannot be read or does not fit the configuration.
+
+    Example:
+        >>> from amaml.models import MLP
+        >>> from amaml.tasks import Sinusoid
+        >>> from amaml.train import FunctionTasks, RunConfig
+        >>> config = RunConfig(
+        ...     tasks=FunctionTasks(Sinusoid(), n_train=4, n_test=2, shots=5, queries=5),
+        ...     model=MLP((8,)),
+        ...     method=amaml.MAML(2, 0.01),
+        ... )
+        >>> parts = build_parts(config)
+        >>> parts.dataset.sample(parts.train_key, 2, 5, 5).support_x.shape  # 2 tasks, 5 shots, 1-D inputs
+        (2, 5, 1)
+        >>> bool((build_parts(config).dataset.train_pool_y == parts.dataset.train_pool_y).all())  # deterministic
+        True
     """
     dtype = config.run.jnp_dtype
     k_data, k_init, train_key = jax.random.split(jax.random.key(config.run.seed), 3)
@@ -135,6 +170,10 @@ class TrainedRun(NamedTuple):
         params: the meta-learned parameters of the latest readable checkpoint.
         opt_state: the optimiser state saved with them.
         step: the number of meta-updates they have seen.
+
+    Example:
+        >>> TrainedRun._fields  # load_run's example reads one back
+        ('parts', 'params', 'opt_state', 'step')
     """
 
     parts: RunParts
@@ -158,8 +197,23 @@ def load_run(run_dir: str | Path) -> TrainedRun:
         ValueError: when the directory holds no configuration or no readable checkpoint.
 
     Example:
-        >>> trained = amaml.train.load_run("runs/a")  # doctest: +SKIP
-        >>> trained.step, trained.parts.config.method  # doctest: +SKIP
+        >>> import tempfile
+        >>> from amaml.models import MLP
+        >>> from amaml.tasks import Sinusoid
+        >>> from amaml.train import FunctionTasks, MetaTraining, RunConfig
+        >>> config = RunConfig(
+        ...     tasks=FunctionTasks(Sinusoid(), n_train=4, n_test=2, shots=5, queries=5),
+        ...     model=MLP((8,)),
+        ...     method=amaml.MAML(2, 0.01),
+        ...     meta=MetaTraining(batch=2, steps=2),
+        ... )
+        >>> with tempfile.TemporaryDirectory() as run_dir:
+        ...     _ = amaml.train.run(config, run_dir)
+        ...     trained = load_run(run_dir)
+        >>> trained.step, type(trained.parts.method).__name__
+        (2, 'MAML')
+        >>> trained.parts.model.apply(trained.params, jnp.zeros((3, 1))).shape
+        (3, 1)
     """
     run_dir = Path(run_dir)
     config = read_config(run_dir)

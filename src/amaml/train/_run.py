@@ -35,7 +35,13 @@ class Progress(NamedTuple):
         total: meta-updates the run will have done at the end.
         meta_loss: the latest meta-update's mean meta-loss (``None`` before the first).
         seconds: seconds since the phase began (compile), or since training began.
-        label: what is being trained, e.g. ``"amaml on cosmixture"``.
+        label: what is being trained, e.g. ``"cosmixture: AdjointMAML"`` (the task source
+            and the method, with the meta options that change it).
+
+    Example:
+        >>> event = Progress("train", 30, 100, 0.25, 1.5, "sinusoid: MAML")
+        >>> f"{event.label}: {event.step}/{event.total}, meta-loss {event.meta_loss}"
+        'sinusoid: MAML: 30/100, meta-loss 0.25'
     """
 
     phase: Literal["compile", "train", "done"]
@@ -55,6 +61,10 @@ class RunResult(NamedTuple):
         step: meta-updates done (``config.meta.steps``).
         meta_loss: the last meta-update's mean meta-loss (``None`` if none ran now).
         trained: meta-updates run by this call (0 when the run was already complete).
+
+    Example:
+        >>> RunResult._fields  # run's example returns some
+        ('config', 'params', 'opt_state', 'step', 'meta_loss', 'trained')
     """
 
     config: RunConfig
@@ -161,8 +171,25 @@ def run(
         RunInterrupted: on Ctrl-C, after checkpointing the last completed update.
 
     Example:
-        >>> config = RunConfig(method=amaml.MAML(5, 0.01), meta=MetaTraining(steps=20))  # doctest: +SKIP
-        >>> result = amaml.train.run(config, "runs/demo")  # doctest: +SKIP
+        >>> import tempfile
+        >>> from amaml.models import MLP
+        >>> from amaml.tasks import Sinusoid
+        >>> from amaml.train import FunctionTasks, MetaTraining, RunConfig
+        >>> config = RunConfig(
+        ...     tasks=FunctionTasks(Sinusoid(), n_train=4, n_test=2, shots=5, queries=5),
+        ...     model=MLP((8,)),
+        ...     method=amaml.MAML(2, 0.01),
+        ...     meta=MetaTraining(batch=2, steps=3),
+        ... )
+        >>> with tempfile.TemporaryDirectory() as run_dir:
+        ...     events = []
+        ...     result = amaml.train.run(config, run_dir, progress=events.append)
+        ...     again = amaml.train.run(None, run_dir)  # resume: already complete
+        ...     longer = amaml.train.run(config.with_overrides(["meta.steps=4"]), run_dir)  # extend
+        >>> result.step, result.trained, again.trained, longer.step, longer.trained
+        (3, 3, 0, 4, 1)
+        >>> events[0].phase, events[1].phase, events[-1].phase
+        ('compile', 'train', 'done')
     """
     run_dir = Path(run_dir)
     config, action = _plan(config, run_dir)

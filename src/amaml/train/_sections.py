@@ -17,7 +17,17 @@ DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
 
 
 class AbstractOptimizer(abc.ABC):
-    """The outer (meta) optimiser: an optax transformation applied to the meta-gradient."""
+    """The outer (meta) optimiser: an optax transformation applied to the meta-gradient.
+
+    A subclass is a frozen dataclass with a ``learning_rate`` field whose ``build()`` gives
+    the optax transformation; registered in :data:`OPTIMIZERS`, it is chosen in a run
+    configuration by ``optimizer.name``.
+
+    Example:
+        >>> from amaml.train import OPTIMIZERS
+        >>> isinstance(SGD(), AbstractOptimizer), sorted(OPTIMIZERS)
+        (True, ['adam', 'sgd'])
+    """
 
     learning_rate: float
 
@@ -29,7 +39,20 @@ class AbstractOptimizer(abc.ABC):
 @final
 @dataclasses.dataclass(frozen=True)
 class SGD(AbstractOptimizer):
-    """Plain gradient descent on the meta-parameters: ``theta <- theta - learning_rate * g``."""
+    """Plain gradient descent on the meta-parameters: ``theta <- theta - learning_rate * g``.
+
+    Args:
+        learning_rate: the meta learning rate, positive (default 0.01, the paper's).
+
+    Raises:
+        TypeError, ValueError: when ``learning_rate`` is not a positive finite number.
+
+    Example:
+        >>> sgd = SGD(0.1).build()
+        >>> updates, _ = sgd.update({"w": jnp.ones(2)}, sgd.init({"w": jnp.zeros(2)}))
+        >>> tuple(round(float(u), 3) for u in updates["w"])
+        (-0.1, -0.1)
+    """
 
     learning_rate: float = option(0.01, doc="meta learning rate (the paper's 0.01)", kw_only=False)
 
@@ -43,7 +66,22 @@ class SGD(AbstractOptimizer):
 @final
 @dataclasses.dataclass(frozen=True)
 class Adam(AbstractOptimizer):
-    """Adam (Kingma and Ba, 2015) with optax's default moments (0.9, 0.999, eps 1e-8)."""
+    """Adam (Kingma and Ba, 2015) with optax's default moments (0.9, 0.999, eps 1e-8).
+
+    Args:
+        learning_rate: the meta learning rate, positive (default 1e-3).
+
+    Raises:
+        TypeError, ValueError: when ``learning_rate`` is not a positive finite number.
+
+    Example:
+        >>> from amaml.train import RunConfig
+        >>> RunConfig(optimizer=Adam(3e-4)).with_overrides(["optimizer.learning_rate=0.001"]).optimizer
+        Adam(learning_rate=0.001)
+
+    References:
+        Kingma and Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+    """
 
     learning_rate: float = option(1e-3, doc="meta learning rate", kw_only=False)
 
@@ -62,6 +100,28 @@ class MetaTraining:
     A meta-update whose tasks diverge (non-finite, or a meta-loss beyond
     ``max_meta_loss``) is withheld and the run stops with a diagnosis (``on_divergence =
     "raise"``), or the diverged tasks are left out of that update's mean (``"skip"``).
+
+    Args:
+        batch: tasks per meta-update (the meta-batch; default 5).
+        steps: meta-updates in all (default 5000); raise it to extend a finished run.
+        on_divergence: ``"raise"`` (stop with a diagnosis) or ``"skip"`` (leave diverged
+            tasks out of the mean).
+        max_meta_loss: a task whose meta-loss exceeds this in magnitude counts as diverged
+            (default 1e10); ``None``: only NaN or inf do.
+        adapt: what the inner loop adapts: ``"all"`` parameters, or ``"head"`` with the
+            model's body meta-learned and shared (ANIL).
+        rates: learned inner rates :math:`r > 0` (Meta-SGD): ``"none"``, ``"parameter"``
+            (one per parameter) or ``"leaf"`` (one per leaf); they start at 1.
+        horizon: the inner horizon :math:`T`: ``"fixed"`` at ``method.steps *
+            method.step_size``, or ``"learned"`` from there.
+
+    Raises:
+        TypeError, ValueError: for a value out of its range or choices, naming the key.
+
+    Example:
+        >>> meta = MetaTraining(batch=4, steps=100, rates="leaf", horizon="learned")
+        >>> sorted(meta.learned_fields), meta.skip_diverged
+        (['horizon', 'rates'], False)
     """
 
     batch: int = option(5, doc="tasks per meta-update (the meta-batch)")
@@ -110,7 +170,23 @@ class MetaTraining:
 @final
 @dataclasses.dataclass(frozen=True)
 class RunSettings:
-    """Randomness, precision and bookkeeping of a run."""
+    """Randomness, precision and bookkeeping of a run.
+
+    Args:
+        seed: the PRNG seed of the data, the initialisation and the meta-batches
+            (``0 <= seed < 2**32``; default 0).
+        dtype: ``"float64"`` (default) or ``"float32"``, of the parameters and the data.
+        eval_every: meta-updates between records of the test nRMSE at the initialisation.
+        checkpoint_every: meta-updates between checkpoints (the latest two are kept).
+
+    Raises:
+        TypeError, ValueError: for a value out of its range or choices, naming the key.
+
+    Example:
+        >>> settings = RunSettings(seed=1, dtype="float32", checkpoint_every=50)
+        >>> settings.jnp_dtype is jnp.float32
+        True
+    """
 
     seed: int = option(0, doc="PRNG seed of the data, the initialisation and the meta-batches (0 <= seed < 2**32)")
     dtype: Literal["float32", "float64"] = option("float64", doc="floating dtype of parameters and data")

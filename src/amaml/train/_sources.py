@@ -23,7 +23,18 @@ class AbstractTaskSource(abc.ABC):
     """The tasks of a run: a meta-dataset to train on, its test tasks, and the task loss.
 
     Abstract attributes every final subclass provides as fields: ``shots`` (support
-    examples per task) and ``queries`` (query examples per training task).
+    examples per task) and ``queries`` (query examples per training task). A subclass
+    registered in :data:`TASK_SOURCES` is chosen in a run configuration by
+    ``tasks.source``, its fields becoming the section's keys.
+
+    Example:
+        >>> from amaml.train import TASK_SOURCES
+        >>> sorted(TASK_SOURCES)
+        ['functions', 'omniglot', 'ratings']
+        >>> FunctionTasks(n_train=3).check(meta_batch=5)
+        Traceback (most recent call last):
+        ...
+        ValueError: `meta.batch` (5) must not exceed `tasks.n_train` (3): a meta-batch holds ...
     """
 
     shots: int
@@ -63,7 +74,13 @@ class AbstractTaskSource(abc.ABC):
 
 
 class AbstractRegressionTasks(AbstractTaskSource):
-    """Regression task sources: one output, half mean squared error, the test nRMSE recorded."""
+    """Regression task sources: one output, half mean squared error, the test nRMSE recorded.
+
+    Example:
+        >>> source = FunctionTasks()
+        >>> isinstance(source, AbstractRegressionTasks), source.output_dim, source.test_metric()[0]
+        (True, 1, 'test_nrmse_at_init')
+    """
 
     @property
     def output_dim(self) -> int:
@@ -74,7 +91,7 @@ class AbstractRegressionTasks(AbstractTaskSource):
         return losses.mse(apply_fn)
 
     def test_metric(self) -> tuple[str, Callable[[Callable, Any, Task], Array]]:
-        """The test nRMSE of the initialisation itself (:func:`amaml.train.mean_nrmse`)."""
+        """The test nRMSE of the initialisation itself: its mean over the test tasks, unadapted."""
         from ._evaluate import mean_nrmse
 
         return "test_nrmse_at_init", mean_nrmse
@@ -92,6 +109,26 @@ class FunctionTasks(AbstractRegressionTasks):
 
     ``n_train`` training functions with 1000-point support and query pools, ``n_test``
     held-out functions evaluated on a dense grid, standardised with training statistics.
+
+    Args:
+        family: the synthetic function family (default :class:`amaml.tasks.CosMixture` in
+            2-D); its ``dtype`` is replaced by the run's.
+        n_train: the number of fixed training functions.
+        n_test: the number of held-out test functions.
+        shots: support examples per task.
+        queries: query examples per training task.
+
+    Raises:
+        TypeError, ValueError: for a family that is not one, or a size that is not a
+            positive integer.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from amaml.tasks import Sinusoid
+        >>> source = FunctionTasks(Sinusoid(), n_train=4, n_test=2, shots=5, queries=5)
+        >>> dataset = source.build(jax.random.key(0), jnp.float64)
+        >>> source.name, source.input_dim, dataset.sample(jax.random.key(1), 2, 5, 5).query_x.shape
+        ('sinusoid', 1, (2, 5, 1))
     """
 
     family: AbstractTaskFamily = option(CosMixture(), doc="the synthetic function family", kw_only=False)
@@ -127,10 +164,40 @@ class FunctionTasks(AbstractRegressionTasks):
 @final
 @dataclasses.dataclass(frozen=True)
 class RatingTasks(AbstractRegressionTasks):
-    """Users of a rating dataset as regression tasks (:func:`amaml.data.make_cf_dataset`).
+    r"""Users of a rating dataset as regression tasks (:func:`amaml.data.make_cf_dataset`).
 
     Users with fewer than ``min_ratings`` ratings of the kept items are dropped; ``n_test``
     of the rest are held out and the others train. The file is read from ``data_dir``.
+
+    Args:
+        dataset: the rating dataset, one of :data:`amaml.data.DATASETS` (default
+            MovieLens-100K).
+        data_dir: the directory holding the dataset's file (default ``data/DATASET``).
+        features: the item input ``x``: :class:`amaml.data.OneHotItems` (default) or
+            :class:`amaml.data.SVDItems`.
+        min_ratings: users with fewer ratings of the kept items are dropped; at least
+            ``shots + queries``.
+        n_test: the number of held-out test users.
+        shots: support ratings per task (the paper: 10 or 20).
+        queries: query ratings per task (the paper: 15 or 30).
+
+    Raises:
+        TypeError, ValueError: for an option of the wrong type or out of range, naming it.
+
+    Example:
+        >>> import tempfile
+        >>> import jax, jax.numpy as jnp
+        >>> from amaml.data import OneHotItems
+        >>> with tempfile.TemporaryDirectory() as data_dir:  # a tiny u.data: 4 users rate 6 items
+        ...     rows = [f"{u}\t{i}\t{(u + i) % 5 + 1}\t0" for u in range(1, 5) for i in range(1, 7)]
+        ...     _ = (Path(data_dir) / "u.data").write_text("\n".join(rows) + "\n")
+        ...     source = RatingTasks(
+        ...         data_dir=data_dir, features=OneHotItems(6), min_ratings=4, n_test=1, shots=2, queries=2
+        ...     )
+        ...     source.check(meta_batch=2)
+        ...     dataset = source.build(jax.random.key(0), jnp.float64)
+        >>> source.name, source.input_dim, dataset.sample(jax.random.key(1), 2, 2, 2).support_x.shape
+        ('movielens-100k', 6, (2, 2, 6))
     """
 
     dataset: DataSource = option(DATASETS["movielens-100k"], doc="the rating dataset", kw_only=False)
