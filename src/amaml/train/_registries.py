@@ -24,7 +24,9 @@ METHODS: Registry[type[AbstractMetaMethod]] = Registry(
         "reptile": Reptile,
     },
 )
+"""Method name -> class, for ``method.name`` (amaml, discrete-adjoint, maml, fomaml, imaml, reptile)."""
 SOLVERS: Registry[type[AbstractSolver]] = Registry("solver", {"euler": Euler, "heun": Heun, "rk4": RK4})
+"""Solver name -> class, for ``method.forward`` and ``method.backward`` (euler, heun, rk4)."""
 TASK_SOURCES: Registry[type[AbstractTaskSource]] = Registry(
     "task source",
     {
@@ -33,6 +35,7 @@ TASK_SOURCES: Registry[type[AbstractTaskSource]] = Registry(
         "omniglot": OmniglotTasks,
     },
 )
+"""Task-source name -> class, for ``tasks.source`` (functions, ratings, omniglot)."""
 FAMILIES: Registry[type[AbstractTaskFamily]] = Registry(
     "task family",
     {
@@ -41,9 +44,13 @@ FAMILIES: Registry[type[AbstractTaskFamily]] = Registry(
         "sinusoid": Sinusoid,
     },
 )
+"""Task-family name -> class, for ``tasks.family`` (cosmixture, alpine, sinusoid)."""
 FEATURES: Registry[type[AbstractItemFeatures]] = Registry("item features", {"onehot": OneHotItems, "svd": SVDItems})
+"""Item-feature name -> class, for ``tasks.features`` of rating tasks (onehot, svd)."""
 MODELS: Registry[type[AbstractModel]] = Registry("model", {"mlp": MLP, "conv4": Conv4})
+"""Model name -> class, for ``model.name`` (mlp, conv4)."""
 OPTIMIZERS: Registry[type[AbstractOptimizer]] = Registry("meta-optimizer", {"sgd": SGD, "adam": Adam})
+"""Meta-optimiser name -> class, for ``optimizer.name`` (sgd, adam)."""
 
 KINDS: dict[type, Registry] = {
     AbstractSolver: SOLVERS,
