@@ -139,6 +139,15 @@ def adapt(
 
     Raises:
         TypeError, ValueError: for invalid arguments, before any computation.
+
+    Example:
+        >>> import jax.numpy as jnp, amaml
+        >>> loss = lambda p, x, y: 0.5 * jnp.mean((x @ p["w"] - y) ** 2)
+        >>> x, y = jnp.linspace(-1.0, 1.0, 12).reshape(4, 3), jnp.ones(4)  # one task's support set
+        >>> params = {"w": jnp.zeros(3)}
+        >>> adapted = amaml.adapt(amaml.MAML(5, 0.1), loss, params, x, y)
+        >>> adapted["w"].shape, bool(loss(adapted, x, y) < loss(params, x, y))
+        ((3,), True)
     """
     instance_of("method", method, AbstractMetaMethod, METHODS)
     problem, meta, dtype = prepare(loss_fn, params)
@@ -175,7 +184,7 @@ def checkpoint_plan(
 
     Example:
         >>> import jax.numpy as jnp, amaml
-        >>> method = amaml.AdjointMAML(100, 0.01, memory_budget=2**20)
+        >>> method = amaml.AdjointMAML(100, 0.01, memory_budget=2**21)
         >>> amaml.checkpoint_plan(method, {"w": jnp.zeros(100, jnp.float32)}, tasks=16).description
         'stores all 101 states'
         >>> amaml.checkpoint_plan(method, {"w": jnp.zeros(500, jnp.float32)}, tasks=16).levels

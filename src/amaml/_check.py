@@ -48,6 +48,14 @@ class MetaGradCheck:
         field_errors: for a :class:`MetaParams`, the finite-difference error of each field
             set (``"init"``, ``"shared"``, ``"rates"``, ``"horizon"``), measured along
             ``directions`` random directions inside that field; ``None`` for a plain pytree.
+
+    Example:
+        Made by :func:`check_meta_grad` (see there); ``str()`` is the report:
+
+        >>> import numpy as np, amaml
+        >>> check = amaml.MetaGradCheck(amaml.MAML(1, 0.1), np.zeros(3), 1e-9, None, 8, 6e-6, 1e-8, "exact")
+        >>> print(str(check).splitlines()[-1])
+        verdict: exact
     """
 
     method: AbstractMetaMethod
@@ -156,21 +164,38 @@ def check_meta_grad(
     random directions inside each field, and ``field_errors`` reports each field's error
     (rates and a horizon are perturbed by ``epsilon`` too: keep them well above it).
 
-    Args:
-        method, loss_fn, params, tasks: as for :func:`amaml.meta_value_and_grad`.
-        directions: random directions for (a).
-        refine: refinement factor for (b).
-        epsilon: finite-difference step; default ``eps ** (1/3)`` of the dtype.
-        key: PRNG key for the directions; default ``jax.random.key(0)``.
-
     The report ends with a one-line verdict (exact / :math:`O(h^p)` approximation /
     first-order surrogate), and says when the finite differences cannot resolve the
     method's error: their noise floor (estimated from the dtype's epsilon, ``epsilon``,
     :math:`|J|` and the size of the differences) is about ``1e-4`` in float32, so an
     :math:`O(h^4)` error of ``1e-6`` is invisible there; check in float64.
 
+    Args:
+        method, loss_fn, params, tasks: as for :func:`amaml.meta_value_and_grad`.
+        directions: (keyword-only) random directions for (a), per field set.
+        refine: (keyword-only) refinement factor for (b).
+        epsilon: (keyword-only) finite-difference step; default ``eps ** (1/3)`` of the dtype.
+        key: (keyword-only) PRNG key for the directions; default ``jax.random.key(0)``.
+
     Returns:
         A :class:`MetaGradCheck`; ``str()`` of it is a readable report ending in its verdict.
+
+    Raises:
+        TypeError, ValueError: for invalid arguments, before any computation.
+
+    Example:
+        >>> import jax.numpy as jnp, amaml
+        >>> loss = lambda p, x, y: 0.5 * jnp.mean((x @ p - y) ** 2)
+        >>> x = jnp.linspace(-1.0, 1.0, 24).reshape(2, 4, 3)  # 2 tasks, 4 examples, 3 features
+        >>> tasks = amaml.Task(x, jnp.ones((2, 4)), x, jnp.ones((2, 4)))
+        >>> check = amaml.check_meta_grad(amaml.MAML(3, 0.1), loss, jnp.zeros(3), tasks,
+        ...                               directions=2, refine=2)
+        >>> check.grad.shape, check.verdict.startswith("exact")
+        ((3,), True)
+        >>> print(check)  # doctest: +ELLIPSIS
+        MAML(steps=3, ...)
+          vs central differences of its own meta-loss (2 directions, ...
+        verdict: exact...
     """
     _validate.instance_of("method", method, AbstractMetaMethod, METHODS)
     _validate.positive_int("directions", directions)

@@ -170,6 +170,16 @@ class CheckpointPlan(NamedTuple):
         bytes_total: ``bytes_per_task * tasks``, what ``memory_budget`` bounds.
         description: one line, e.g. ``"stores all 101 states"`` or ``"2 levels of 5 segment
             starts, leaf 4 (2 extra forward solves, 200 steps recomputed)"``.
+
+    Example:
+        >>> import jax.numpy as jnp, amaml
+        >>> params = {"w": jnp.zeros(4, jnp.float32)}
+        >>> plan = amaml.checkpoint_plan(amaml.DiscreteAdjoint(10, 0.1, checkpoints=None), params)
+        >>> plan.stored_nodes, plan.levels, plan.node_bytes
+        (11, 0, 16)
+        >>> plan = amaml.checkpoint_plan(amaml.DiscreteAdjoint(10, 0.1, checkpoints=3), params, tasks=2)
+        >>> plan.description, plan.bytes_total
+        ('1 level of 3 segment starts, leaf 4 (1 extra forward solve, 10 steps recomputed, 2 padding)', 256)
     """
 
     steps: int

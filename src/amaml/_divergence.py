@@ -50,6 +50,11 @@ class DivergenceKnobs(NamedTuple):
         skip: what opts in to dropping diverged tasks from the meta-gradient.
         threshold: the name of the meta-loss threshold (``max_meta_loss``).
         step_size: the name of the inner step size.
+
+    Example:
+        >>> import amaml
+        >>> amaml.DivergenceKnobs(step_size="method.step_size")
+        DivergenceKnobs(skip='skip_diverged=True', threshold='max_meta_loss', step_size='method.step_size')
     """
 
     skip: str = "skip_diverged=True"
@@ -77,6 +82,10 @@ class DivergenceError(RuntimeError):
         exceeded: whether the meta-loss was finite but larger in magnitude than
             ``max_meta_loss`` (an exploding trajectory that has not overflowed yet).
         knobs: the :class:`DivergenceKnobs` the advice names.
+
+    Example:
+        >>> print(amaml.DivergenceError(0, 3, "forward", 0.5, 10.0))  # doctest: +ELLIPSIS
+        task 0 of the batch diverged at inner step 3 (1 task(s) in all): a non-finite state, ...
     """
 
     def __init__(
@@ -145,6 +154,19 @@ def task_diverged(
     its meta-loss magnitude exceeds ``max_meta_loss`` (``None`` disables that check): in
     float64 an unstable inner loop can reach losses of 1e65 or 1e198 long before it
     overflows, and such a meta-gradient is as useless as a NaN.
+
+    Args:
+        values, grads: every task's meta-loss, ``(B,)``, and flat meta-gradient, ``(B, P)``.
+        max_meta_loss: the largest meta-loss magnitude that counts as healthy (default
+            ``1e10``); ``None``: finiteness only.
+
+    Returns:
+        A boolean array of shape ``(B,)``, ``True`` where the task diverged.
+
+    Example:
+        >>> import jax.numpy as jnp, amaml
+        >>> amaml.task_diverged(jnp.array([1.0, jnp.nan, 1e12]), jnp.zeros((3, 2))).tolist()
+        [False, True, True]
     """
     diverged = ~(jnp.isfinite(values) & jnp.all(jnp.isfinite(grads), axis=1))
     if check_max_meta_loss(max_meta_loss) is not None:
@@ -261,6 +283,18 @@ def raise_if_diverged(
 
     Raises:
         DivergenceError: describing the first diverged task (phase, step, step size).
+
+    Example:
+        >>> import jax.numpy as jnp, amaml, optax  # below: h * lambda_max = 10 * 6, far beyond 2
+        >>> loss = lambda p, x, y: jnp.mean((x @ p - y) ** 2)  # Hessian 2 X^T X / n, largest eigenvalue 6
+        >>> tasks = amaml.Task(jnp.ones((2, 4, 3)), jnp.ones((2, 4)), jnp.ones((2, 4, 3)), jnp.ones((2, 4)))
+        >>> method, optimizer, params = amaml.MAML(200, 10.0), optax.sgd(0.1), jnp.zeros(3)
+        >>> step = amaml.meta_train_step(method, loss, optimizer, params, optimizer.init(params), tasks)
+        >>> try:
+        ...     amaml.raise_if_diverged(step.diverged, method, loss, params, tasks)
+        ... except amaml.DivergenceError as error:
+        ...     print(error.task, error.phase, round(error.suggested_step_size, 3))
+        0 forward 0.167
     """
     if np.any(np.asarray(diverged)):
         raise diagnose(method, loss_fn, params, tasks, diverged, check_max_meta_loss(max_meta_loss), knobs)

@@ -25,6 +25,19 @@ class Task(NamedTuple):
         query_x: inputs the meta-loss is evaluated on, shape ``(n_query, ...)``; the
             feature dimensions must equal the support set's.
         query_y: their targets, shape ``(n_query, ...)``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, amaml
+        >>> x = jnp.linspace(-1.0, 1.0, 24).reshape(2, 4, 3)  # 2 tasks, 4 examples, 3 features
+        >>> tasks = amaml.Task(x, jnp.ones((2, 4)), x, jnp.ones((2, 4)))
+        >>> tasks.support_x.shape, tasks.query_y.shape
+        ((2, 4, 3), (2, 4))
+
+        One task of the batch, and a batch of one task:
+
+        >>> task = jax.tree_util.tree_map(lambda a: a[0], tasks)
+        >>> jax.tree_util.tree_map(lambda a: a[None], task).support_x.shape
+        (1, 4, 3)
     """
 
     support_x: Shaped[Array, "n_support ..."]

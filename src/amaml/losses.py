@@ -25,6 +25,22 @@ def mse(apply_fn: ApplyFn) -> LossFn:
     The ``1/2`` makes the gradient the plain residual and the Hessian of a linear model
     :math:`X^\top X / n`. Predictions and targets must have the same shape ``(n, ...)``;
     the sum runs over every non-example axis.
+
+    Args:
+        apply_fn: the model, ``apply_fn(params, x) -> predictions`` of shape ``(n, ...)``.
+
+    Returns:
+        ``loss_fn(params, x, y) -> scalar``, with floating targets ``y`` shaped like the predictions.
+
+    Raises:
+        ValueError: (raised by the returned ``loss_fn``) when the predictions' shape is not ``y``'s.
+        TypeError: (raised by the returned ``loss_fn``) when ``y`` is not floating point.
+
+    Example:
+        >>> import jax.numpy as jnp, amaml
+        >>> loss_fn = amaml.losses.mse(lambda params, x: x @ params)
+        >>> float(loss_fn(jnp.ones((2, 1)), jnp.ones((3, 2)), jnp.zeros((3, 1))))  # (1/2) * 2 ** 2
+        2.0
     """
 
     def loss_fn(params: PyTree, x: Shaped[Array, "n ..."], y: Float[Array, "n ..."]) -> Float[Array, ""]:
@@ -47,6 +63,23 @@ def cross_entropy(apply_fn: ApplyFn) -> LossFn:
     :math:`L = -\frac1n \sum_i \log \operatorname{softmax}(f(x_i))_{y_i}`, where
     ``apply_fn(params, x)`` returns logits of shape ``(n, classes)`` and ``y`` holds integer
     labels of shape ``(n,)``.
+
+    Args:
+        apply_fn: the model, ``apply_fn(params, x) -> logits`` of shape ``(n, classes)``.
+
+    Returns:
+        ``loss_fn(params, x, y) -> scalar``, with integer labels ``y`` of shape ``(n,)``.
+
+    Raises:
+        TypeError: (raised by the returned ``loss_fn``) when the labels are not integers.
+        ValueError: (raised by the returned ``loss_fn``) when the logits are not ``(n, classes)``
+            or the labels not ``(n,)``.
+
+    Example:
+        >>> import jax.numpy as jnp, amaml
+        >>> loss_fn = amaml.losses.cross_entropy(lambda params, x: x)  # the inputs are the logits
+        >>> round(float(loss_fn(None, jnp.zeros((3, 2)), jnp.array([0, 1, 0]))), 3)  # ln 2
+        0.693
     """
 
     def loss_fn(params: PyTree, x: Shaped[Array, "n ..."], y: Int[Array, " n"]) -> Float[Array, ""]:
@@ -65,6 +98,18 @@ def accuracy(apply_fn: ApplyFn) -> Callable[[PyTree, Shaped[Array, "n ..."], Int
     ``apply_fn(params, x)`` returns logits of shape ``(n, classes)`` and ``y`` holds integer
     labels of shape ``(n,)``. Ties go to the lowest class index (``jnp.argmax``). The result
     is a scalar of the logits' dtype; it is piecewise constant, so not a loss to differentiate.
+
+    Args:
+        apply_fn: the model, ``apply_fn(params, x) -> logits`` of shape ``(n, classes)``.
+
+    Returns:
+        ``accuracy_fn(params, x, y) -> scalar`` in ``[0, 1]``, with integer labels ``y`` of shape ``(n,)``.
+
+    Raises:
+        TypeError: (raised by the returned ``accuracy_fn``) when the labels are not integers or
+            the logits not floating point.
+        ValueError: (raised by the returned ``accuracy_fn``) when the logits are not
+            ``(n, classes)`` or the labels not ``(n,)``.
 
     Example:
         >>> acc = accuracy(lambda params, x: x)  # the inputs are the logits

@@ -29,7 +29,25 @@ def mlp_init(key: PRNGKeyArray, sizes: Sequence[int], dtype=jnp.float32) -> Para
     r"""Initialise an MLP with layer sizes ``sizes = (in, hidden..., out)``.
 
     Weights :math:`W \sim \mathcal N(0, 1/\mathrm{fan\_in})` (LeCun normal), biases zero.
-    Returns a list of ``{"w": (fan_in, fan_out), "b": (fan_out,)}`` dicts.
+
+    Args:
+        key: the PRNG key of the weights.
+        sizes: the layer widths, input first and output last (at least two positive integers).
+        dtype: the floating dtype of every leaf (default float32).
+
+    Returns:
+        A list of ``{"w": (fan_in, fan_out), "b": (fan_out,)}`` dicts, one per layer.
+
+    Raises:
+        ValueError: for fewer than two sizes or a size below 1.
+        TypeError: for a size that is not an integer.
+
+    Example:
+        >>> params = mlp_init(jax.random.key(0), [2, 8, 1])
+        >>> [(layer["w"].shape, layer["b"].shape) for layer in params]
+        [((2, 8), (8,)), ((8, 1), (1,))]
+        >>> params[0]["w"].dtype
+        dtype('float32')
     """
     if len(sizes) < 2:
         raise ValueError(f"`sizes` must list at least an input and an output size, got {tuple(sizes)}.")
@@ -48,14 +66,45 @@ def mlp_init(key: PRNGKeyArray, sizes: Sequence[int], dtype=jnp.float32) -> Para
 def mlp_apply(
     params: Params, x: Float[Array, "n d_in"], activation: Callable[[Array], Array] = jnp.tanh
 ) -> Float[Array, "n d_out"]:
-    """Apply the MLP: ``activation`` after every layer except the last."""
+    """Apply the MLP: ``activation`` after every layer except the last.
+
+    Args:
+        params: the layers, as made by :func:`mlp_init`.
+        x: the inputs, shape ``(n, d_in)``, of the parameters' dtype.
+        activation: the elementwise nonlinearity (default ``jnp.tanh``).
+
+    Returns:
+        The predictions, shape ``(n, d_out)``.
+
+    Example:
+        >>> params = mlp_init(jax.random.key(0), [2, 8, 1])
+        >>> mlp_apply(params, jnp.zeros((5, 2), jnp.float32)).shape
+        (5, 1)
+    """
     return _linear(params[-1], mlp_features(params[:-1], x, activation))
 
 
 def mlp_features(
     body: Params, x: Float[Array, "n d_in"], activation: Callable[[Array], Array] = jnp.tanh
 ) -> Float[Array, "n d_hidden"]:
-    """The hidden layers of an MLP (``params[:-1]``): its features, the input of the last layer."""
+    """The hidden layers of an MLP (``params[:-1]``): its features, the input of the last layer.
+
+    ``mlp_apply(params, x)`` is the last layer applied to ``mlp_features(params[:-1], x)``;
+    this is the body of head-only adaptation (ANIL) with :class:`amaml.FeatureLoss`.
+
+    Args:
+        body: the hidden layers, ``params[:-1]`` of :func:`mlp_init` (an empty list: ``x`` itself).
+        x: the inputs, shape ``(n, d_in)``, of the parameters' dtype.
+        activation: the elementwise nonlinearity (default ``jnp.tanh``).
+
+    Returns:
+        The features, shape ``(n, d_hidden)`` (the width of the last hidden layer).
+
+    Example:
+        >>> params = mlp_init(jax.random.key(0), [2, 8, 1])
+        >>> mlp_features(params[:-1], jnp.zeros((5, 2), jnp.float32)).shape
+        (5, 8)
+    """
     for layer in body:
         x = activation(x @ layer["w"] + layer["b"][None, :])
     return x
@@ -75,6 +124,16 @@ class AbstractModel(abc.ABC):
     For head-only adaptation (ANIL, COMLN) a model splits into a body, a feature map shared
     across tasks, and a head adapted per task: ``apply(params, x) ==
     head_apply(head, features(body, x))`` with ``body, head = split(params)``.
+
+    Example:
+        >>> model = MLP(hidden=(8,))
+        >>> isinstance(model, AbstractModel)
+        True
+        >>> params = model.init(jax.random.key(0), 2, 1, jnp.float32)
+        >>> x = jnp.ones((3, 2), jnp.float32)
+        >>> body, head = model.split(params)
+        >>> bool(jnp.allclose(model.head_apply(head, model.features(body, x)), model.apply(params, x)))
+        True
     """
 
     @abc.abstractmethod
@@ -183,9 +242,9 @@ class Conv4(AbstractModel):
         blocks: number of convolution blocks (default 4).
 
     Example:
-        >>> model = Conv4(filters=8, blocks=2)
+        >>> model = Conv4(filters=8, blocks=1)
         >>> params = model.init(jax.random.key(0), 1, 5, jnp.float32)  # 1 input channel, 5 classes
-        >>> model.apply(params, jnp.zeros((3, 28, 28, 1), jnp.float32)).shape
+        >>> model.apply(params, jnp.zeros((3, 8, 8, 1), jnp.float32)).shape  # 3 images of 8 x 8
         (3, 5)
     """
 

@@ -52,6 +52,14 @@ class AbstractMetaMethod(abc.ABC):
             :math:`L_\mathrm{val}(u_T) + \tfrac\lambda2\lVert u_T-\theta\rVert^2`.
         learnable: the :class:`amaml.MetaParams` fields beyond ``init`` (``"shared"``,
             ``"rates"``, ``"horizon"``) whose gradient the method returns.
+
+    Example:
+        >>> import amaml
+        >>> method = amaml.MAML(5, 0.1)
+        >>> isinstance(method, amaml.AbstractMetaMethod), round(method.horizon, 3)
+        (True, 0.5)
+        >>> sorted(amaml.Reptile(5, 0.1).learnable), method.inner_solver
+        (['shared'], Euler())
     """
 
     steps: int

@@ -63,9 +63,26 @@ class DiscreteAdjoint(AbstractAdjointMethod):
         TypeError, ValueError: naming the first invalid argument.
 
     Example:
-        >>> import amaml
+        >>> import jax.numpy as jnp, amaml
         >>> amaml.DiscreteAdjoint(50, 0.01, forward=amaml.RK4()).inner_solver
         RK4()
+
+        With ``Euler()`` (the default) it is MAML's gradient, to rounding:
+
+        >>> loss = lambda p, x, y: 0.5 * jnp.mean((x @ p - y) ** 2)
+        >>> x = jnp.linspace(-1.0, 1.0, 24).reshape(2, 4, 3)  # 2 tasks, 4 examples, 3 features
+        >>> tasks = amaml.Task(x, jnp.ones((2, 4)), x, jnp.ones((2, 4)))
+        >>> _, g = amaml.meta_value_and_grad(amaml.DiscreteAdjoint(3, 0.1), loss, jnp.zeros(3), tasks)
+        >>> _, g_maml = amaml.meta_value_and_grad(amaml.MAML(3, 0.1), loss, jnp.zeros(3), tasks)
+        >>> bool(jnp.allclose(g, g_maml, rtol=1e-4, atol=1e-6))
+        True
+
+    References:
+        Finn, Abbeel, Levine, "Model-Agnostic Meta-Learning for Fast Adaptation of Deep
+        Networks", ICML 2017 (the gradient it computes, with ``Euler()``). Hager, "Runge-Kutta
+        methods in optimal control and the transformed adjoint system", Numerische Mathematik
+        87 (2000), and Griewank & Walther, "Evaluating Derivatives", 2nd ed., SIAM 2008
+        (the discrete adjoint of a Runge-Kutta scheme: discretise, then optimise).
     """
 
     steps: int = steps_option()

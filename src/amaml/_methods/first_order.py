@@ -42,6 +42,25 @@ class FOMAML(AbstractMetaMethod):
         steps: number of inner SGD steps ``K``.
         step_size: the inner learning rate ``h``.
         unroll: (keyword-only) steps per scan iteration; ``None`` (default) picks by backend.
+
+    Raises:
+        TypeError, ValueError: naming the first invalid argument.
+
+    Example:
+        The direction is the query gradient at the adapted parameters:
+
+        >>> import jax, jax.numpy as jnp, amaml
+        >>> loss = lambda p, x, y: 0.5 * jnp.mean((x @ p - y) ** 2)
+        >>> x = jnp.linspace(-1.0, 1.0, 12).reshape(1, 4, 3)  # 1 task, 4 examples, 3 features
+        >>> tasks = amaml.Task(x, jnp.ones((1, 4)), x, jnp.ones((1, 4)))
+        >>> _, g = amaml.meta_value_and_grad(amaml.FOMAML(2, 0.1), loss, jnp.zeros(3), tasks)
+        >>> u = amaml.adapt(amaml.FOMAML(2, 0.1), loss, jnp.zeros(3), x[0], jnp.ones(4))
+        >>> bool(jnp.allclose(g, jax.grad(loss)(u, x[0], jnp.ones(4)), rtol=1e-5, atol=1e-7))
+        True
+
+    References:
+        Finn, Abbeel, Levine, "Model-Agnostic Meta-Learning for Fast Adaptation of Deep
+        Networks", ICML 2017 (its first-order approximation).
     """
 
     steps: int = steps_option()
@@ -90,6 +109,24 @@ class Reptile(AbstractMetaMethod):
         steps: number of inner SGD steps ``K``.
         step_size: the inner learning rate ``h``.
         unroll: (keyword-only) steps per scan iteration; ``None`` (default) picks by backend.
+
+    Raises:
+        TypeError, ValueError: naming the first invalid argument.
+
+    Example:
+        For ``steps=1`` the direction is the support gradient at :math:`\theta`:
+
+        >>> import jax, jax.numpy as jnp, amaml
+        >>> loss = lambda p, x, y: 0.5 * jnp.mean((x @ p - y) ** 2)
+        >>> x = jnp.linspace(-1.0, 1.0, 12).reshape(1, 4, 3)  # 1 task, 4 examples, 3 features
+        >>> tasks = amaml.Task(x, jnp.ones((1, 4)), x, jnp.ones((1, 4)))
+        >>> _, g = amaml.meta_value_and_grad(amaml.Reptile(1, 0.1), loss, jnp.zeros(3), tasks)
+        >>> bool(jnp.allclose(g, jax.grad(loss)(jnp.zeros(3), x[0], jnp.ones(4)), rtol=1e-5, atol=1e-7))
+        True
+
+    References:
+        Nichol, Achiam, Schulman, "On First-Order Meta-Learning Algorithms",
+        arXiv:1803.02999, 2018.
     """
 
     steps: int = steps_option()

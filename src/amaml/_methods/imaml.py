@@ -72,6 +72,25 @@ class IMAML(AbstractMetaMethod):
         prox: (keyword-only) :math:`\lambda > 0` (default 1, as in the paper's experiments).
         cg_steps: (keyword-only) conjugate-gradient iterations (default 5, as in the paper).
         unroll: (keyword-only) steps per scan iteration; ``None`` (default) picks by backend.
+
+    Raises:
+        TypeError, ValueError: naming the first invalid argument.
+
+    Example:
+        >>> import jax.numpy as jnp, amaml
+        >>> method = amaml.IMAML(10, 0.1, prox=2.0, cg_steps=3)
+        >>> method.inner_prox, method.meta_prox
+        (2.0, 0.0)
+        >>> loss = lambda p, x, y: 0.5 * jnp.mean((x @ p - y) ** 2)
+        >>> x = jnp.linspace(-1.0, 1.0, 24).reshape(2, 4, 3)  # 2 tasks, 4 examples, 3 features
+        >>> tasks = amaml.Task(x, jnp.ones((2, 4)), x, jnp.ones((2, 4)))
+        >>> value, grad = amaml.meta_value_and_grad(method, loss, jnp.zeros(3), tasks)
+        >>> value.shape, grad.shape
+        ((), (3,))
+
+    References:
+        Rajeswaran, Finn, Kakade, Levine, "Meta-Learning with Implicit Gradients",
+        NeurIPS 2019.
     """
 
     steps: int = steps_option()

@@ -33,6 +33,26 @@ class MAML(AbstractMetaMethod):
         steps: number of inner SGD steps ``K``.
         step_size: the inner learning rate ``h``.
         unroll: (keyword-only) steps per scan iteration; ``None`` (default) picks by backend.
+
+    Raises:
+        TypeError, ValueError: naming the first invalid argument.
+
+    Example:
+        MAML-1 is ``jax.grad`` through one SGD step:
+
+        >>> import jax, jax.numpy as jnp, amaml
+        >>> loss = lambda p, x, y: 0.5 * jnp.mean((x @ p - y) ** 2)
+        >>> x = jnp.linspace(-1.0, 1.0, 12).reshape(1, 4, 3)  # 1 task, 4 examples, 3 features
+        >>> tasks = amaml.Task(x, jnp.ones((1, 4)), x, jnp.ones((1, 4)))
+        >>> _, g = amaml.meta_value_and_grad(amaml.MAML(1, 0.1), loss, jnp.zeros(3), tasks)
+        >>> inner = lambda p: p - 0.1 * jax.grad(loss)(p, x[0], jnp.ones(4))
+        >>> by_hand = jax.grad(lambda p: loss(inner(p), x[0], jnp.ones(4)))(jnp.zeros(3))
+        >>> bool(jnp.allclose(g, by_hand, rtol=1e-5, atol=1e-7))
+        True
+
+    References:
+        Finn, Abbeel, Levine, "Model-Agnostic Meta-Learning for Fast Adaptation of Deep
+        Networks", ICML 2017.
     """
 
     steps: int = steps_option()

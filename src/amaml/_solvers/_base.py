@@ -51,6 +51,19 @@ class AbstractSolver(abc.ABC):
 
     The local error is :math:`O(h^{p+1})` and the global error :math:`O(h^p)` with
     ``p = order``.
+
+    Abstract attributes:
+        a: the strictly lower triangular coefficients, one tuple per stage (row ``i`` has ``i`` entries).
+        b: the weights of the stages.
+        c: the stages' fractional times.
+        order: the order ``p``.
+
+    Example:
+        >>> import amaml
+        >>> [(type(s).__name__, s.order, s.num_stages) for s in (amaml.Euler(), amaml.Heun(), amaml.RK4())]
+        [('Euler', 1, 1), ('Heun', 2, 2), ('RK4', 4, 4)]
+        >>> isinstance(amaml.RK4(), amaml.AbstractSolver), amaml.RK4().needs_dense_output
+        (True, True)
     """
 
     a: ClassVar[tuple[tuple[float, ...], ...]]

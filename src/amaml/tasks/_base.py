@@ -18,6 +18,21 @@ class AbstractTaskFamily(abc.ABC):
     A family draws function parameters :math:`\phi`, draws inputs uniformly from its box
     domain and evaluates :math:`f_\phi`. Targets have shape ``(n, 1)`` so that an MLP's
     output matches them. Subclasses are small frozen dataclasses with ``dim`` and ``dtype``.
+
+    Abstract attributes:
+        dim: the input dimension :math:`d`.
+        dtype: the floating dtype of the inputs and targets.
+
+    Example:
+        >>> import jax, amaml
+        >>> family = amaml.tasks.Sinusoid()
+        >>> isinstance(family, amaml.tasks.AbstractTaskFamily)
+        True
+        >>> tasks = family.sample_tasks(jax.random.key(0), 3, 5, 10)  # 3 tasks, 5 support, 10 query
+        >>> tasks.support_x.shape, tasks.query_y.shape
+        ((3, 5, 1), (3, 10, 1))
+        >>> amaml.tasks.Alpine(2).grid(1000).shape  # 31 x 31
+        (961, 2)
     """
 
     dim: int

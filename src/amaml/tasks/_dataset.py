@@ -18,6 +18,18 @@ class Standardisation(NamedTuple):
     r"""Affine maps :math:`x \mapsto (x - \mu_x)/\sigma_x`, :math:`y \mapsto (y - \mu_y)/\sigma_y`.
 
     Fitted on the training functions' pools only; the test functions never contribute.
+    :meth:`fit` takes the means and (biased) standard deviations over every example; :meth:`x`
+    and :meth:`y` apply the maps.
+
+    Attributes:
+        x_mean, x_std: per input coordinate, shape ``(d,)``.
+        y_mean, y_std: of the targets, scalars.
+
+    Example:
+        >>> import jax.numpy as jnp, amaml
+        >>> st = amaml.tasks.Standardisation.fit(jnp.arange(6.0).reshape(3, 2), jnp.array([[1.0], [2.0], [3.0]]))
+        >>> st.x_mean.tolist(), float(st.y(jnp.array([[2.0]]))[0, 0])
+        ([2.0, 3.0], 0.0)
     """
 
     x_mean: Float[Array, " d"]
@@ -43,6 +55,16 @@ class AbstractMetaDataset(abc.ABC):
 
     :class:`MetaDataset` (fixed synthetic functions; a ``NamedTuple``, registered as a
     virtual subclass) and :class:`amaml.data.CFMetaDataset` (one task per user) are the two.
+
+    Example:
+        >>> import amaml
+        >>> issubclass(amaml.tasks.MetaDataset, amaml.tasks.AbstractMetaDataset)
+        True
+        >>> issubclass(amaml.data.CFMetaDataset, amaml.tasks.AbstractMetaDataset)
+        True
+
+        A meta-batch of one is ``data.sample(key, batch, shots, queries)``; its held-out tasks
+        are ``data.test_tasks(shots)`` (see :class:`MetaDataset`).
     """
 
     @abc.abstractmethod
@@ -65,6 +87,18 @@ class MetaDataset(NamedTuple):
         test_pool_x, test_pool_y: each test function's support pool, ``(F_test, pool, .)``.
         grid_x: the dense test grid, ``(G, d)``; grid_y: ``(F_test, G, 1)``.
         standardisation: the statistics applied to all of the above (training pools only).
+
+    Example:
+        Made by :func:`make_dataset`:
+
+        >>> import jax, amaml
+        >>> data = amaml.tasks.make_dataset(amaml.tasks.Sinusoid(), jax.random.key(0), n_train=4, n_test=2,
+        ...                                 pool=10, grid_points=20)
+        >>> data.train_pool_x.shape, data.grid_y.shape
+        ((4, 10, 1), (2, 20, 1))
+        >>> test = data.test_tasks(3)  # every test function: 3 shots, the whole grid as the query set
+        >>> test.support_x.shape, test.query_x.shape
+        ((2, 3, 1), (2, 20, 1))
     """
 
     train_pool_x: Array
@@ -120,6 +154,28 @@ def make_dataset(
     ``n_train`` training functions get a support pool and a query pool of ``pool`` uniform
     inputs each; ``n_test`` held-out functions get a support pool and are evaluated on a
     dense grid of about ``grid_points`` inputs. Everything is determined by ``key``.
+
+    Args:
+        family: the task family, e.g. :class:`Sinusoid` or :class:`Alpine`.
+        key: the PRNG key of the functions and their inputs.
+        n_train: number of training functions (default 100).
+        n_test: number of held-out test functions (default 100).
+        pool: inputs per pool (default 1000).
+        grid_points: about this many inputs on the test grid (default 1000; a tensor grid of
+            ``int(grid_points ** (1/d))`` points per axis).
+
+    Returns:
+        A :class:`MetaDataset`, standardised with the training pools' statistics.
+
+    Raises:
+        TypeError, ValueError: for a count that is not a positive integer.
+
+    Example:
+        >>> import jax, amaml
+        >>> data = amaml.tasks.make_dataset(amaml.tasks.Sinusoid(), jax.random.key(0), n_train=4, n_test=2,
+        ...                                 pool=10, grid_points=20)
+        >>> data.val_pool_y.shape, data.grid_x.shape
+        ((4, 10, 1), (20, 1))
     """
     for name, value in (("n_train", n_train), ("n_test", n_test), ("pool", pool), ("grid_points", grid_points)):
         _validate.positive_int(name, value)

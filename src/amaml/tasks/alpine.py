@@ -25,6 +25,20 @@ class Alpine(AbstractTaskFamily):
     The authors' code uses the first phase for both coordinates of Alpine2D (a defect listed
     in the spec); we follow the paper's formula, one independent phase per coordinate, so
     that ``dim`` phases define a function.
+
+    Args:
+        dim: the input dimension :math:`d` (default 2, the paper's Alpine2D).
+        dtype: the floating dtype of the inputs and targets (default float32).
+
+    Example:
+        >>> import jax, jax.numpy as jnp, amaml
+        >>> family = amaml.tasks.Alpine(2)
+        >>> family.domain
+        (-10.0, 10.0)
+        >>> float(family.evaluate(jnp.zeros(2, jnp.float32), jnp.zeros((1, 2), jnp.float32))[0, 0])  # f(0) = 0
+        0.0
+        >>> family.sample_parameters(jax.random.key(0), 3).shape  # 3 functions, one phase per coordinate
+        (3, 2)
     """
 
     dim: int = option(2, doc="input dimension d of the functions", kw_only=False)

@@ -22,6 +22,21 @@ class CosMixture(AbstractTaskFamily):
     :math:`A \sim U[0.1, 1]`, :math:`\omega \sim U[\pi/2, 2\pi]`, :math:`\varphi \sim U[3, 6]`
     (one of each per function, shared by the coordinates), :math:`x \in [-1, 1]^d`
     (Li et al., 2023, section 5.1; the paper's figures use ``dim = 2``).
+
+    Args:
+        dim: the input dimension :math:`d` (default 2).
+        dtype: the floating dtype of the inputs and targets (default float32).
+
+    Example:
+        >>> import jax, jax.numpy as jnp, amaml
+        >>> family = amaml.tasks.CosMixture(2)
+        >>> family.domain
+        (-1.0, 1.0)
+        >>> x = jnp.zeros((1, 2), jnp.float32)  # f(0) = -0.2 A cos(phase)
+        >>> round(float(family.evaluate(jnp.array([1.0, 2.0, 3.0], jnp.float32), x)[0, 0]), 3)
+        0.198
+        >>> family.sample_parameters(jax.random.key(0), 4).shape  # 4 functions: (A, omega, phase) each
+        (4, 3)
     """
 
     dim: int = option(2, doc="input dimension d of the functions", kw_only=False)

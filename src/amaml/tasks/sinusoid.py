@@ -20,6 +20,20 @@ class Sinusoid(AbstractTaskFamily):
     :math:`\varphi \sim U[0, \pi]`, :math:`x \sim U[-5, 5]` (Finn et al., 2017).
 
     The field's standard smoke test for few-shot regression; one input dimension.
+
+    Args:
+        dtype: the floating dtype of the inputs and targets (default float32). ``dim`` is
+            always 1 (not an argument).
+
+    Example:
+        >>> import jax, jax.numpy as jnp, amaml
+        >>> family = amaml.tasks.Sinusoid()
+        >>> family.dim, family.domain
+        (1, (-5.0, 5.0))
+        >>> float(family.evaluate(jnp.array([2.0, 0.0], jnp.float32), jnp.zeros((1, 1), jnp.float32))[0, 0])
+        0.0
+        >>> family.sample_tasks(jax.random.key(0), 2, 5, 10).support_y.shape
+        (2, 5, 1)
     """
 
     dtype: DTypeLike = jnp.float32

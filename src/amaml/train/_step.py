@@ -25,6 +25,13 @@ class MetaStep(NamedTuple):
         meta_loss: mean meta-loss at the old params over the tasks that entered the mean.
         diverged: per task, whether its meta-loss or meta-gradient was non-finite or its
             meta-loss exceeded ``max_meta_loss``, ``(B,)``.
+
+    Example:
+        >>> import amaml
+        >>> amaml.MetaStep._fields
+        ('params', 'opt_state', 'meta_loss', 'diverged')
+
+        See :func:`meta_train_step` for one made by a meta-update.
     """
 
     params: PyTree
@@ -74,6 +81,26 @@ def meta_train_step(
 
     Returns:
         A :class:`MetaStep`.
+
+    Raises:
+        TypeError, ValueError: for invalid arguments, before any computation (as
+            :func:`meta_value_and_grad`). A diverged task raises nothing here: see ``diverged``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, amaml, optax
+        >>> loss = lambda p, x, y: 0.5 * jnp.mean((x @ p - y) ** 2)
+        >>> x = jnp.linspace(-1.0, 1.0, 24).reshape(2, 4, 3)  # 2 tasks, 4 examples, 3 features
+        >>> tasks = amaml.Task(x, jnp.ones((2, 4)), x, jnp.ones((2, 4)))
+        >>> method, optimizer, params = amaml.MAML(2, 0.1), optax.sgd(0.1), jnp.zeros(3)
+        >>> step = amaml.meta_train_step(method, loss, optimizer, params, optimizer.init(params), tasks)
+        >>> step.params.shape, step.meta_loss.shape, step.diverged.tolist()
+        ((3,), (), [False, False])
+
+        Jitted, with the method and the loss closed over:
+
+        >>> train = jax.jit(lambda p, s, t: amaml.meta_train_step(method, loss, optimizer, p, s, t))
+        >>> bool(train(step.params, step.opt_state, tasks).meta_loss < step.meta_loss)
+        True
     """
     values, grads, unravel = per_task_value_and_grad(method, loss_fn, params, tasks)
     diverged = task_diverged(values, grads, max_meta_loss)
