@@ -12,6 +12,8 @@ import pytest
 from amaml.experiments import AccuracyBudget, reproduce_accuracy, write_accuracy_report
 from amaml.experiments._accuracy import fitted_orders
 
+pytestmark = pytest.mark.xdist_group("accuracy")  # one worker computes the study once for both tests
+
 
 @pytest.fixture(scope="module")
 def results():

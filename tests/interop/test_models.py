@@ -17,7 +17,7 @@ flax = pytest.importorskip("flax")
 from flax import linen, nnx  # noqa: E402
 
 WIDTH = 8
-METHODS = [amaml.DiscreteAdjoint(10, 0.05), amaml.AdjointMAML(10, 0.05), amaml.MAML(10, 0.05)]
+METHODS = [amaml.DiscreteAdjoint(10, 0.05), amaml.AdjointMAML(10, 0.05)]  # MAML: plain autodiff, no pytree code
 
 
 def plain_apply(layers, x):
@@ -76,7 +76,8 @@ def linen_model():
     params = module.init(jax.random.key(0), jnp.ones((1, 1)))
 
     def layers(p):
-        return [(p["params"][name]["kernel"], p["params"][name]["bias"]) for name in ("Dense_0", "Dense_1")]
+        # Dense_0 is the output layer: linen numbers modules in the order they are built
+        return [(p["params"][name]["kernel"], p["params"][name]["bias"]) for name in ("Dense_1", "Dense_0")]
 
     return params, module.apply, layers(params), layers
 

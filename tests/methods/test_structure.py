@@ -75,7 +75,8 @@ def test_methods_are_frozen_dataclasses_whose_options_are_documented_and_keyword
     for field in params:
         assert doc_of(field), f"{cls.__name__}.{field.name} has no doc"
         assert field.kw_only == (field.name not in POSITIONAL), (cls, field.name)
-    assert "unroll" in {f.name for f in params}
+    if cls.__module__.startswith("amaml._methods"):  # the library's own loops; diffrax's comparison runs diffrax's
+        assert "unroll" in {f.name for f in params}
     method = cls(3, 0.1)
     assert hash(method) == hash(cls(3, 0.1)) and method == cls(3, 0.1)
     with pytest.raises(TypeError):

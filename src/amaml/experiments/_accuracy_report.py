@@ -73,6 +73,15 @@ def write_accuracy_report(
 
     Returns:
         The path of ``report.md``.
+
+    Example:
+        >>> import tempfile
+        >>> rows = [{"method": "m", "steps": k, "step_size": 1 / k, "vs_flow": 1 / k, "vs_maml": 2 / k} for k in (2, 4)]
+        >>> results = {"rows": rows, "reference": {"steps": 64}}
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     path = write_accuracy_report(results, AccuracyBudget("t", (2, 4), 1.0, 64), out, "amaml", "abc1234")
+        ...     print(path.name, "| m | 5.0e-01 | 2.5e-01 | 1.00 |" in path.read_text())
+        report.md True
     """
     from ._report import git_commit
 

@@ -40,7 +40,7 @@ class Reproduction:
     Example:
         >>> from amaml.experiments import REPRODUCTIONS
         >>> list(REPRODUCTIONS)
-        ['synthetic', 'inner-loop', 'omniglot', 'omniglot-horizon', 'omniglot-updates']
+        ['synthetic', 'adjoint-accuracy', 'inner-loop', 'omniglot', 'omniglot-horizon', 'omniglot-updates']
         >>> omniglot = REPRODUCTIONS["omniglot"]
         >>> omniglot.results, omniglot.data, list(omniglot.budgets)
         ('results/omniglot', 'data/omniglot', ['quick', 'standard', 'paper'])
