@@ -21,6 +21,7 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--data-dir", help="Omniglot's directory (default: synthetic characters)")
 parser.add_argument("--meta-steps", type=int, default=300)
 parser.add_argument("--filters", type=int, default=32)
+parser.add_argument("--test-episodes", type=int, default=100)
 args = parser.parse_args()
 ways, shots, queries, size = 5, 1, 5, 28
 
@@ -58,7 +59,7 @@ for step in range(args.meta_steps):
 # --8<-- [end:few-shot]
 
 episodes = amaml.data.sample_episodes(
-    jnp.asarray(test), jax.random.key(-1), batch=100, ways=ways, shots=shots, queries=queries
+    jnp.asarray(test), jax.random.key(-1), batch=args.test_episodes, ways=ways, shots=shots, queries=queries
 )
 accuracy = amaml.train.episode_accuracy(method, loss_fn, params, episodes, conv4.apply)
 print(

@@ -17,7 +17,6 @@ import pytest
 SUBPACKAGES = ("data", "distributed", "experiments", "losses", "models", "tasks", "train")
 PACKAGES = ["amaml", *(f"amaml.{p}" for p in SUBPACKAGES)]
 PAPERS = {"AdjointMAML", "DiscreteAdjoint", "MAML", "FOMAML", "IMAML", "Reptile", "FeatureLoss", "MetaParams"}
-pytestmark = pytest.mark.xdist_group("docstrings")
 
 
 def public_objects():
