@@ -29,8 +29,9 @@ docs: $(STAMP)
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# the site tests read the site `make docs` just built instead of building it again
 test: lint docs browser
-	$(PY) -m pytest -q
+	AMAML_SITE=site $(PY) -m pytest -q
 
 clean:
 	rm -rf $(VENV) build site src/*.egg-info .pytest_cache

@@ -112,22 +112,28 @@ def test_a_measurement_stopped_for_time_keeps_its_compiled_plan():
     assert "| MAML | 5.0 | TIMEOUT |" in table and "| MAML | 1.0 | 3.0 (TIMEOUT) |" in table
 
 
-def test_bench_against_diffrax_times_both_and_checks_equal_gradients(tmp_path):
-    """One solver at a tiny size: every row measured, the ratio table written, equal gradients in float64."""
-    from amaml.experiments import bench_workloads, header, run_bench, write_bench_report
+def test_bench_against_diffrax_adds_its_rows_checks_equal_gradients_and_divides_the_pairs(tmp_path):
+    """One solver: the rows it adds (K-major), its same-gradient check (two real workers, float64), the ratio table."""
+    import dataclasses
+
+    from amaml.experiments._bench import WORKLOADS, bench_jobs
     from amaml.experiments._bench_compare import DiffraxComparison
+    from amaml.experiments._bench_report import markdown
 
     comparison = DiffraxComparison(steps=3, solvers=("euler",))
-    workloads = bench_workloads(["paper"], [2], ["discrete adjoint"], [comparison])
-    result = run_bench(workloads, "float64", 1, [comparison], timeout=300, memory_limit_gb=4)
-    measured = {r["method"] for r in result["rows"] if r["status"] == "ok"}
-    assert measured == {"discrete adjoint", "A-MAML euler/euler", "diffrax euler stored", "diffrax euler checkpointed"}
-    (check,) = result["checks"]
+    workload = dataclasses.replace(WORKLOADS["paper"], batch=2, points=10, steps=(2, 4), methods=("discrete adjoint",))
+    ours = ["discrete adjoint", "diffrax euler stored", "diffrax euler checkpointed", "A-MAML euler/euler"]
+    assert bench_jobs(workload, [comparison]) == [(m, k) for k in (2, 4) for m in ours]
+    workload.write(tmp_path / "w.npz", "float64")
+    (check,) = comparison.check(tmp_path / "w.npz", "float64")
     assert (check["theirs"], check["ours"], check["steps"]) == ("diffrax euler stored", "discrete adjoint", 3)
     assert check["relative_difference"] < 1e-10
-    table = write_bench_report(result, tmp_path, header("t", "amaml bench", None), "float64").read_text()
-    assert re.search(r"\| discrete adjoint \| diffrax euler checkpointed \| [0-9.]+x \|", table)
-    assert "diffrax RecursiveCheckpointAdjoint(checkpoints=2)" in table
+    seconds = dict(zip(ours, (0.010, 0.013, 0.030, 0.020)))
+    rows = [{"workload": "paper", "method": m, "steps": 2, "status": "ok", "seconds": t} for m, t in seconds.items()]
+    table = markdown({"rows": rows, "checks": [{"workload": "paper", **check}], "comparisons": ["diffrax"]}, "#", "x")
+    assert "| discrete adjoint | diffrax euler stored | 1.30x |" in table
+    assert "| A-MAML euler/euler | diffrax euler checkpointed | 1.50x |" in table
+    assert "diffrax euler stored vs `discrete adjoint` at K=3" in table
 
 
 def test_bench_rejects_unknown_or_unavailable_comparisons(capsys, monkeypatch):

@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RUNS = {  # script: (tiny arguments, a line its output must match)
     "equinox_model.py": (["--meta-steps", "2"], r"MLP True"),
@@ -23,16 +21,26 @@ RUNS = {  # script: (tiny arguments, a line its output must match)
 }
 
 
+RUNNER = """
+import runpy, sys
+for script, arguments in SCRIPTS:
+    sys.argv = [script, *arguments]
+    print(f"=== {script}", flush=True)
+    runpy.run_path(script, run_name="__main__")
+"""
+
+
 def test_every_example_is_run_here():
     assert sorted(RUNS) == sorted(p.name for p in EXAMPLES.glob("*.py"))
 
 
-@pytest.mark.parametrize("script", sorted(RUNS))
-def test_example_runs(script):
-    arguments, expected = RUNS[script]
+def test_every_example_runs_and_prints_what_its_guide_says():
+    """All in one fresh interpreter, one after another, as ``python examples/NAME.py ...`` would run them."""
+    scripts = [(str(EXAMPLES / name), arguments) for name, (arguments, _) in sorted(RUNS.items())]
     env = {**os.environ, "JAX_ENABLE_X64": "0"}  # as a reader runs them: jax's defaults, float32
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *arguments], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert re.search(expected, done.stdout), done.stdout
+    program = f"SCRIPTS = {scripts!r}" + RUNNER
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    outputs = dict(re.findall(r"=== (\S+)\n(.*?)(?==== |\Z)", done.stdout, re.S))
+    for name, (_, expected) in RUNS.items():
+        assert re.search(expected, outputs[str(EXAMPLES / name)]), (name, outputs[str(EXAMPLES / name)])
