@@ -34,24 +34,10 @@ def test_every_public_name_has_a_docstring_of_its_own(module):
     assert not undocumented, f"{module.__name__}: {undocumented}"
 
 
-def code_lines(path) -> int:
-    """Lines of ``path`` outside docstrings (module, class and function docstrings, examples included)."""
-    import ast
-
-    tree = ast.parse(path.read_text())
-    documented = set()
-    for node in ast.walk(tree):
-        first = (getattr(node, "body", None) or [None])[0] if isinstance(getattr(node, "body", None), list) else None
-        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-            documented.update(range(first.lineno, first.end_lineno + 1))
-    return len(path.read_text().splitlines()) - len(documented)
-
-
 def test_the_command_line_is_a_thin_shell():
     from pathlib import Path
 
     cli = Path(amaml.__file__).parent / "cli"
     assert sum(len(p.read_text().splitlines()) for p in cli.glob("*.py")) < 600
-    for module in Path(amaml.__file__).parent.rglob("*.py"):  # small modules: code, not their documentation
-        assert code_lines(module) <= 300, module
-        assert len(module.read_text().splitlines()) <= 400, module
+    longest = max(Path(amaml.__file__).parent.rglob("*.py"), key=lambda p: len(p.read_text().splitlines()))
+    assert len(longest.read_text().splitlines()) <= 300, longest

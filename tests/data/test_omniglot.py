@@ -19,8 +19,8 @@ from amaml.data import (
     VINYALS_TEST,
     VINYALS_VAL,
     OmniglotImages,
-    _episodes,
     _omniglot,
+    _omniglot_fetch,
     fetch_omniglot,
     load_omniglot,
     omniglot_split,
@@ -219,7 +219,7 @@ def test_fetch_failing_says_which_files_to_put_where(tmp_path, monkeypatch):
     def offline(url, timeout):
         raise OSError("no route to github.com")
 
-    monkeypatch.setattr(_episodes, "_download", offline)
+    monkeypatch.setattr(_omniglot_fetch, "_download", offline)
     with pytest.raises(ValueError) as info:
         fetch_omniglot(tmp_path / "omniglot")
     message = one_error(info)
@@ -229,12 +229,12 @@ def test_fetch_failing_says_which_files_to_put_where(tmp_path, monkeypatch):
 
 
 def test_fetch_writes_checked_zips_that_load(tmp_path, monkeypatch):
-    monkeypatch.setattr(_episodes, "_download", lambda url, timeout: zip_bytes(url.split("images_")[1][:-4]))
+    monkeypatch.setattr(_omniglot_fetch, "_download", lambda url, timeout: zip_bytes(url.split("images_")[1][:-4]))
     with pytest.raises(ValueError, match=r"holds 5 characters, expected 964: not the official zip"):
         fetch_omniglot(tmp_path / "omniglot")
     assert not (tmp_path / "omniglot" / "images_background.zip").exists()
-    monkeypatch.setitem(_episodes.EXPECTED_CHARACTERS, "background", 5)
-    monkeypatch.setitem(_episodes.EXPECTED_CHARACTERS, "evaluation", 3)
+    monkeypatch.setitem(_omniglot_fetch.EXPECTED_CHARACTERS, "background", 5)
+    monkeypatch.setitem(_omniglot_fetch.EXPECTED_CHARACTERS, "evaluation", 3)
     assert fetch_omniglot(tmp_path / "omniglot") == tmp_path / "omniglot"
     assert sorted(p.name for p in (tmp_path / "omniglot").iterdir()) == [
         "images_background.zip",

@@ -20,7 +20,6 @@ from ._episodes import VINYALS_TEST as VINYALS_TEST
 from ._episodes import VINYALS_TRAIN as VINYALS_TRAIN
 from ._episodes import VINYALS_VAL as VINYALS_VAL
 from ._episodes import OmniglotSplit as OmniglotSplit
-from ._episodes import fetch_omniglot as fetch_omniglot
 from ._episodes import omniglot_split as omniglot_split
 from ._episodes import omniglot_test_episodes as omniglot_test_episodes
 from ._episodes import sample_episodes as sample_episodes
@@ -34,6 +33,7 @@ from ._fetch import load_ratings as load_ratings
 from ._jester import load_jester_1 as load_jester_1
 from ._omniglot import OmniglotImages as OmniglotImages
 from ._omniglot import load_omniglot as load_omniglot
+from ._omniglot_fetch import fetch_omniglot as fetch_omniglot
 from ._ratings import Ratings as Ratings
 from ._ratings import load_movielens_1m as load_movielens_1m
 from ._ratings import load_movielens_100k as load_movielens_100k

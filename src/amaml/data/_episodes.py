@@ -1,14 +1,9 @@
-"""Omniglot in use: downloading the official zips, splitting the characters, sampling N-way K-shot episodes."""
+"""Omniglot in use: splitting the characters, sampling N-way K-shot episodes (the download: _omniglot_fetch)."""
 
 from __future__ import annotations
 
 import functools
-import http.client
-import io
 import operator
-import urllib.request
-import zipfile
-from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -17,11 +12,9 @@ import numpy as np
 from jaxtyping import Array, Int, PRNGKeyArray, UInt8
 
 from .. import _validate
-from .._io import atomic_write_bytes
 from .._task import Task
-from ._omniglot import _ERRORS, SETS, URL, OmniglotImages, _index, where_to_put
+from ._omniglot import OmniglotImages
 
-EXPECTED_CHARACTERS = {"background": 964, "evaluation": 659}  # character folders of the official zips
 MAML_SIZES = (1100, 100, 1623)  # MAML's meta-train and meta-validation characters, of all 1623
 # Vinyals et al. (2016)'s split as published with Snell et al. (2017) (prototypical-networks, data/omniglot/
 # splits/vinyals/{train,val,test}.txt, every character with its 4 rotations): whole alphabets, except that
@@ -44,69 +37,6 @@ VINYALS_TEST = (  # evaluation alphabets, and Gurmukhi 42-45: 423 characters
 """The meta-test alphabets of Vinyals et al. (2016)'s Omniglot split (with Gurmukhi 42-45)."""
 GURMUKHI_IDS, GURMUKHI_TEST_IDS = range(1160, 1205), range(1201, 1205)
 F32 = jnp.float32
-
-
-def _download(url: str, timeout: float) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (a fixed https URL)
-        return response.read()
-
-
-def _check_zip(data: bytes, where: Path, s: str) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            count = len(_index(str(where), archive.namelist()))
-    except _ERRORS as error:
-        raise ValueError(f"{where}: not a readable Omniglot zip ({error}).") from None
-    if count != EXPECTED_CHARACTERS[s]:
-        raise ValueError(f"{where} holds {count} characters, expected {EXPECTED_CHARACTERS[s]}: not the official zip.")
-
-
-def fetch_omniglot(directory: str | Path, *, timeout: float = 60.0) -> Path:
-    """Download the official ``images_background.zip`` and ``images_evaluation.zip`` into ``directory``.
-
-    Each zip is checked (the official layout, 964 or 659 character folders) before it is
-    written atomically; a zip already in place is checked and kept.
-
-    Args:
-        directory: where to put the zips (created if needed); pass it to :func:`load_omniglot`.
-        timeout: seconds to wait for the server.
-
-    Returns:
-        ``directory``, as a ``Path``.
-
-    Raises:
-        ValueError: when a download fails (saying which two files to get from where and where
-            to put them), or a zip is not the official one.
-
-    Example:
-        >>> images = load_omniglot(fetch_omniglot("data/omniglot"))  # downloads 2 zips  # doctest: +SKIP
-
-        A zip already in place is checked, not replaced:
-
-        >>> import tempfile
-        >>> from pathlib import Path
-        >>> from amaml.data import fetch_omniglot
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     _ = (Path(tmp) / "images_background.zip").write_bytes(b"not a zip")
-        ...     fetch_omniglot(tmp)
-        Traceback (most recent call last):
-        ValueError: ...images_background.zip: not a readable Omniglot zip (File is not a zip file).
-    """
-    directory = Path(directory)
-    for s in SETS:
-        path = directory / f"images_{s}.zip"
-        if path.is_file():
-            _check_zip(path.read_bytes(), path, s)
-            continue
-        try:
-            data = _download(URL.format(s), timeout)
-        except (OSError, http.client.HTTPException, ValueError) as error:
-            raise ValueError(
-                f"could not download {URL.format(s)} ({error}). Instead, {where_to_put(directory)}."
-            ) from None
-        _check_zip(data, path, s)
-        atomic_write_bytes(path, data)
-    return directory
 
 
 class OmniglotSplit(NamedTuple):

@@ -44,10 +44,10 @@ from ._registries import MODELS as MODELS
 from ._registries import OPTIMIZERS as OPTIMIZERS
 from ._registries import SOLVERS as SOLVERS
 from ._registries import TASK_SOURCES as TASK_SOURCES
-from ._run import Progress as Progress
-from ._run import RunInterrupted as RunInterrupted
-from ._run import RunResult as RunResult
 from ._run import run as run
+from ._run_types import Progress as Progress
+from ._run_types import RunInterrupted as RunInterrupted
+from ._run_types import RunResult as RunResult
 from ._sections import SGD as SGD
 from ._sections import AbstractOptimizer as AbstractOptimizer
 from ._sections import Adam as Adam
