@@ -2,6 +2,7 @@
 fixed when jax starts, and the rest of the suite must keep its single device)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from _helpers import python_env
 
 HERE = Path(__file__).parent
+FLAGS = os.environ.get("XLA_FLAGS", "")  # the suite's own (tests/conftest.py), kept
 
 
 def test_sharded_meta_gradient_matches_single_device(tmp_path):
@@ -17,7 +19,7 @@ def test_sharded_meta_gradient_matches_single_device(tmp_path):
         capture_output=True,
         text=True,
         timeout=180,
-        env=python_env(XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu"),
+        env=python_env(XLA_FLAGS=f"{FLAGS} --xla_force_host_platform_device_count=4".strip(), JAX_PLATFORMS="cpu"),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
