@@ -48,6 +48,11 @@ def test_every_public_name_has_an_entry_in_the_api_reference(site, package):
     assert not missing, f"{package}: no API entry for {missing}"
 
 
+def test_the_site_publishes_pages_and_assets_not_the_build_s_own_code(site):
+    stray = sorted(str(p.relative_to(site)) for p in site.rglob("*.py"))
+    assert not stray, f"build code copied into the site: {stray}"
+
+
 def test_the_package_has_no_stray_public_names():
     """What ``import amaml`` exposes besides its subpackages is what ``__all__`` declares.
 
