@@ -95,6 +95,13 @@ def test_a_gap_is_explained_from_the_run_s_own_loss_curve(tmp_path, losses, says
     assert ("carries no meta-learning signal" in text) == says.startswith("chance")
 
 
+def test_a_report_on_a_directory_without_the_run_s_metrics_names_it_and_writes_nothing(tmp_path):
+    result = {"accuracy": {"mean": 50.0, "ci95": 1.0}, "meta_step": 2, "meta_batch": 2, "inner_steps": 1}
+    with pytest.raises(FileNotFoundError, match=r"out_dir: the run 5w1s/FOMAML has no meta-loss records"):
+        write_omniglot_report({"5w1s": {"FOMAML": result}}, BUDGET, tmp_path, "amaml reproduce omniglot", "abc")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_imaml_s_stationarity_residual_after_one_step_is_the_closed_form():
     """One step from theta: u = theta - h g, so grad L(u) + lambda (u - theta) = (I - h H - lambda h I) g."""
     import jax.numpy as jnp

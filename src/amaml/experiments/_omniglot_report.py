@@ -185,6 +185,10 @@ def write_omniglot_report(
     Returns:
         The path of ``report.md``.
 
+    Raises:
+        FileNotFoundError: a run in ``results`` has no metrics under ``out_dir/runs`` (checked
+            before anything is written).
+
     Example:
         A hand-made result of one run, with the run's metrics log (as :func:`amaml.train.run`
         writes it) beside it:
@@ -207,6 +211,14 @@ def write_omniglot_report(
         | 5w1s | DiscreteAdjoint | 1 | 0.4 | 32 | 2 | 60.00 +- 5.00 |  |
     """
     out_dir = Path(out_dir)
+    for setting, methods in results.items():
+        for label in methods:
+            log = out_dir / "runs" / setting / slug(label) / "metrics.jsonl"
+            if not read_metrics(log):
+                raise FileNotFoundError(
+                    f"out_dir: the run {setting}/{label} has no meta-loss records at {log}; "
+                    "expected the output directory reproduce_omniglot wrote (out_dir/runs/SETTING/METHOD)"
+                )
     header_items, gradients = report_extras(budget, data_dir) if data_dir is not None else ({}, [])
     effects = None
     if data_dir is not None and GAP_RUN[1] in results.get(GAP_RUN[0], {}):
