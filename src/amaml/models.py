@@ -1,9 +1,8 @@
 """Models as ``(init, apply)``: the paper's task model, the few-shot Conv4, and the model concept of a run.
 
-:mod:`amaml` takes any model as ``apply(params, x)`` with a parameter pytree (equinox and
-flax models plug in the same way); the MLP here is the paper's, :class:`Conv4` the standard
-few-shot image classifier (MAML on Omniglot and miniImageNet). :class:`AbstractModel` is
-what a run configuration (:mod:`amaml.train`) chooses: an object with ``init`` and ``apply``.
+:mod:`amaml` takes any model as ``apply(params, x)`` with a parameter pytree (equinox and flax models plug in the
+same way); the MLP here is the paper's, :class:`Conv4` the standard few-shot image classifier (MAML on Omniglot and
+miniImageNet). :class:`AbstractModel` is what a run configuration (:mod:`amaml.train`) chooses: ``init`` and ``apply``.
 """
 
 from __future__ import annotations
@@ -117,20 +116,16 @@ def _linear(layer: dict[str, Array], x: Array) -> Array:
 class AbstractModel(abc.ABC):
     """A model family for a run: parameters from :meth:`init`, predictions from :meth:`apply`.
 
-    ``apply`` is what :func:`amaml.losses.mse` and :func:`amaml.losses.cross_entropy` wrap;
-    ``init`` gives the meta-learner's starting parameters. Final subclasses are frozen
-    dataclasses whose fields are the model's options.
-
-    For head-only adaptation (ANIL, COMLN) a model splits into a body, a feature map shared
-    across tasks, and a head adapted per task: ``apply(params, x) ==
-    head_apply(head, features(body, x))`` with ``body, head = split(params)``.
+    ``apply`` is what :func:`amaml.losses.mse` and :func:`amaml.losses.cross_entropy` wrap; ``init`` gives the
+    meta-learner's starting parameters. Final subclasses are frozen dataclasses whose fields are the model's options.
+    For head-only adaptation (ANIL, COMLN) a model splits into a body, a feature map shared across tasks, and a head
+    adapted per task: ``apply(params, x) == head_apply(head, features(body, x))`` with ``body, head = split(params)``.
 
     Example:
         >>> model = MLP(hidden=(8,))
         >>> isinstance(model, AbstractModel)
         True
-        >>> params = model.init(jax.random.key(0), 2, 1, jnp.float32)
-        >>> x = jnp.ones((3, 2), jnp.float32)
+        >>> params, x = model.init(jax.random.key(0), 2, 1, jnp.float32), jnp.ones((3, 2), jnp.float32)
         >>> body, head = model.split(params)
         >>> bool(jnp.allclose(model.head_apply(head, model.features(body, x)), model.apply(params, x)))
         True
@@ -138,27 +133,64 @@ class AbstractModel(abc.ABC):
 
     @abc.abstractmethod
     def init(self, key: PRNGKeyArray, input_dim: int, output_dim: int, dtype) -> Any:
-        """Initial parameters (a pytree of ``dtype`` arrays) for inputs of width ``input_dim``."""
+        """Initial parameters (a pytree of ``dtype`` arrays) for inputs of width ``input_dim``.
+
+        Args:
+            key, dtype: the PRNG key of the initialisation, and the floating dtype of every leaf.
+            input_dim, output_dim: the width of an input (its channels, for images) and of a prediction.
+
+        Returns:
+            The parameters, the pytree :meth:`apply` takes."""
 
     @abc.abstractmethod
     def apply(self, params: Any, x: Array) -> Array:
-        """Predictions for the examples ``x`` (leading axis: examples)."""
+        """Predictions for the examples ``x`` (leading axis: examples).
+
+        Args:
+            params, x: the parameters (as from :meth:`init`) and the examples, ``(n, ...)``.
+
+        Returns:
+            The predictions, ``(n, output_dim)``."""
 
     @abc.abstractmethod
     def split(self, params: Any) -> tuple[Any, Any]:
-        """``(body, head)``: the shared feature map's parameters and the head's."""
+        """``(body, head)``: the shared feature map's parameters and the head's.
+
+        Args:
+            params: the parameters, as from :meth:`init`.
+
+        Returns:
+            ``(body, head)``, two pytrees; :meth:`join` puts them back together."""
 
     @abc.abstractmethod
     def join(self, body: Any, head: Any) -> Any:
-        """The inverse of :meth:`split`."""
+        """The inverse of :meth:`split`.
+
+        Args:
+            body, head: the two parts, as from :meth:`split`.
+
+        Returns:
+            The parameters ``params`` whose ``split(params)`` is ``(body, head)``."""
 
     @abc.abstractmethod
     def features(self, body: Any, x: Array) -> Array:
-        """The body's features of the examples ``x``."""
+        """The body's features of the examples ``x``.
+
+        Args:
+            body, x: the body's parameters (as from :meth:`split`) and the examples, ``(n, ...)``.
+
+        Returns:
+            The features, ``(n, width)``, what :meth:`head_apply` takes."""
 
     @abc.abstractmethod
     def head_apply(self, head: Any, features: Array) -> Array:
-        """The head's predictions from the features."""
+        """The head's predictions from the features.
+
+        Args:
+            head, features: the head's parameters (as from :meth:`split`) and the features ``(n, width)``.
+
+        Returns:
+            The predictions, ``(n, output_dim)``."""
 
 
 @final
@@ -167,8 +199,8 @@ class MLP(AbstractModel):
     """A tanh multilayer perceptron ``input -> hidden... -> output`` (:func:`mlp_init`, :func:`mlp_apply`).
 
     Args:
-        hidden: the hidden layer widths (default ``(32, 32)``, the paper's 2 x 32; ``()`` is
-            a linear model).
+        hidden: the hidden layer widths, the body of :meth:`split` (the head: the last layer), default ``(32, 32)``,
+            the paper's 2 x 32; ``()`` is a linear model, with an empty list for its body.
 
     Example:
         >>> model = MLP(hidden=(8,))
@@ -192,7 +224,6 @@ class MLP(AbstractModel):
         return mlp_apply(params, x)
 
     def split(self, params):
-        """Body: the hidden layers (an empty list for a linear model); head: the last layer."""
         return params[:-1], params[-1]
 
     def join(self, body, head):
@@ -210,32 +241,26 @@ class MLP(AbstractModel):
 class Conv4(AbstractModel):
     r"""The standard few-shot convolutional network (Vinyals et al. 2016; MAML's Omniglot model).
 
-    ``blocks`` blocks of [3 x 3 convolution with ``filters`` filters, stride 2, padding SAME
-    -> batch normalisation -> ReLU], then the mean over the last spatial map, then a linear
-    head to ``output_dim`` logits. Inputs are images ``x`` of shape ``(n, H, W, C)`` (NHWC);
-    each block maps ``H`` to ``ceil(H / 2)`` (Omniglot: 28 -> 14 -> 7 -> 4 -> 2). Parameters
-    (:meth:`init`) are ``{"blocks": [{"w": (3, 3, C_in, filters), "b": (filters,), "scale":
-    (filters,), "offset": (filters,)}, ...], "head": {"w": (filters, output_dim), "b":
-    (output_dim,)}}``; with ``C`` input channels there are ``9 C f + 3 f + (blocks - 1)(9 f^2
-    + 3 f) + f o + o`` of them (``f = filters``, ``o = output_dim``): 112,261 for Omniglot
-    5-way (``C = 1``, the defaults).
+    ``blocks`` blocks of [3 x 3 convolution with ``filters`` filters, stride 2, padding SAME -> batch normalisation
+    -> ReLU] and the mean over the last spatial map are the body (:meth:`features`: ``(n, filters)``), a linear layer
+    to ``output_dim`` logits the head. Inputs are images ``(n, H, W, C)`` (NHWC); each block maps ``H`` to
+    ``ceil(H / 2)`` (Omniglot: 28 -> 14 -> 7 -> 4 -> 2). Parameters (:meth:`init`, ``input_dim = C``) are ``{"blocks":
+    [{"w": (3, 3, C_in, filters), "b": (filters,), "scale": (filters,), "offset": (filters,)}, ...], "head": {"w":
+    (filters, output_dim), "b": (output_dim,)}}`` (:meth:`split`: body, head), ``9 C f + 3 f + (blocks - 1)(9 f^2 +
+    3 f) + f o + o`` of them (``f = filters``, ``o = output_dim``; 112,261 for Omniglot 5-way, ``C = 1``, the
+    defaults): convolutions He normal, :math:`\mathcal N(0, 2 / (9 C_{in}))` (the 3 x 3 x ``C_in`` fan-in, for the
+    ReLU), the head LeCun normal, :math:`\mathcal N(0, 1/\mathrm{filters})`, biases and offsets 0, scales 1.
 
-    **Batch normalisation is transductive**, as in MAML: every call normalises with the
-    statistics of the batch it is given, per channel over the examples and the spatial axes,
-    :math:`\hat z = \gamma (z - \mu) / \sqrt{\sigma^2 + 10^{-5}} + \beta` with the mean
-    :math:`\mu` and the biased variance :math:`\sigma^2` over ``(n, H, W)``, a learned scale
-    :math:`\gamma` (``"scale"``, initially 1) and offset :math:`\beta` (``"offset"``,
-    initially 0). There are no running averages: the inner loop normalises with the support
-    set's statistics and the meta-loss with the query set's, so **a prediction depends on
-    the whole batch it is computed with**, not on its example alone (evaluate a query set in
-    one call, and compare methods on equal batches). Under this normalisation the
-    convolution's bias ``"b"`` cancels (its gradient is zero up to rounding); it is kept
-    for the usual parameter layout.
+    **Batch normalisation is transductive**, as in MAML: every call normalises with its own batch's statistics, per
+    channel, :math:`\hat z = \gamma (z - \mu) / \sqrt{\sigma^2 + 10^{-5}} + \beta` with the mean :math:`\mu` and the
+    biased variance :math:`\sigma^2` over ``(n, H, W)``, a learned scale :math:`\gamma` (``"scale"``, initially 1)
+    and offset :math:`\beta` (``"offset"``, initially 0). There are no running averages: the inner loop normalises
+    with the support set's statistics and the meta-loss with the query set's, so **a prediction depends on the whole
+    batch it is computed with**, not on its example alone (evaluate a query set in one call, and compare methods on
+    equal batches). The convolution's bias ``"b"`` cancels (zero gradient up to rounding); kept for the usual layout.
 
-    The convolutions are computed as image patches times a matrix (equal to
-    ``lax.conv_general_dilated`` to rounding): on CPU, XLA runs a convolution's weight
-    gradient inside a ``lax.scan`` (an inner loop) tens of times slower than outside one,
-    and the patch matmul avoids that.
+    Convolutions are image patches times a matrix (equal to ``lax.conv_general_dilated`` to rounding): on CPU, XLA
+    runs a convolution's weight gradient inside ``lax.scan`` tens of times slower than outside; patches avoid that.
 
     Args:
         filters: filters per convolution (default 64; the features have this width).
@@ -256,32 +281,20 @@ class Conv4(AbstractModel):
         _validate.positive_int("blocks", self.blocks)
 
     def init(self, key, input_dim, output_dim, dtype):
-        r"""Parameters for images with ``input_dim`` channels and ``output_dim`` classes.
-
-        Convolution weights are He normal, :math:`\mathcal N(0, 2 / (9 C_{in}))` (fan-in of
-        the 3 x 3 x ``C_in`` window, for the ReLU), the head's LeCun normal,
-        :math:`\mathcal N(0, 1/\mathrm{filters})`; biases and offsets 0, scales 1; every
-        leaf of ``dtype``.
-        """
         return _conv4.init(key, input_dim, output_dim, self.filters, self.blocks, dtype)
 
     def apply(self, params, x):
-        """Logits ``(n, output_dim)`` for images ``(n, H, W, C)``, normalised with this batch's statistics."""
         body, head = self.split(params)
         return self.head_apply(head, self.features(body, x))
 
     def split(self, params):
-        """Body: the list of convolution blocks; head: the linear layer ``{"w", "b"}``."""
         return params["blocks"], params["head"]
 
     def join(self, body, head):
-        """``{"blocks": body, "head": head}``, the inverse of :meth:`split`."""
         return {"blocks": body, "head": head}
 
     def features(self, body, x):
-        """The pooled features ``(n, filters)``: the blocks, then the mean over the last spatial map."""
         return _conv4.features(body, x)
 
     def head_apply(self, head, features):
-        """Logits ``features @ head["w"] + head["b"]``: ``(n, filters) -> (n, output_dim)``."""
         return _linear(head, features)

@@ -82,22 +82,61 @@ class AbstractMetaMethod(abc.ABC):
         return self.steps * self.step_size
 
     def inner_step(self, meta: FlatMeta | Float[Array, " P"]):
-        """The inner step: ``step_size``, or ``T / steps`` with a learned horizon ``T``."""
+        """The inner step: ``step_size``, or ``T / steps`` with a learned horizon ``T``.
+
+        Args:
+            meta: one task's flat meta-parameters, or a bare flat initialisation ``theta`` ``(P,)``
+                (no horizon).
+
+        Returns:
+            ``step_size`` (a Python float) without a horizon, else ``meta.horizon / steps`` (a scalar array).
+        """
         horizon = as_flat_meta(meta).horizon
         return self.step_size if horizon is None else horizon / self.steps
 
     def flow(self, loss: FlatLoss, meta: FlatMeta | Float[Array, " P"], x: Array, y: Array) -> GradientFlow:
-        """The inner gradient flow of a task with support set ``(x, y)``."""
+        r"""The inner gradient flow of a task with support set ``(x, y)``.
+
+        Args:
+            loss: the flat task loss ``loss(u, x, y)`` (``loss(u, c, x, y)`` with a context).
+            meta: one task's flat meta-parameters, or a bare flat initialisation ``theta`` ``(P,)``.
+            x, y: the support set, shapes ``(n, ...)`` (no task axis).
+
+        Returns:
+            The flow :math:`u' = -r \odot (\nabla_u L_\mathrm{tr}(u; c_\mathrm{in}) + \lambda (u - \theta))`
+            with :math:`\lambda` = ``inner_prox``, the proximal centre :math:`\theta` = ``meta.theta``,
+            :math:`r` = ``meta.rates`` (none: 1) and :math:`c_\mathrm{in}` = ``meta.context_in``.
+        """
         meta = as_flat_meta(meta)
         return GradientFlow(loss, x, y, meta.theta, self.inner_prox, meta.rates, meta.context_in)
 
     def adapt(self, loss: FlatLoss, meta: FlatMeta | Float[Array, " P"], x: Array, y: Array) -> Float[Array, " P"]:
-        """Run the method's inner loop from ``theta`` on ``(x, y)``; returns ``u_K``."""
+        """Run the method's inner loop from ``theta`` on ``(x, y)``; returns ``u_K``.
+
+        ``steps`` steps of ``inner_solver`` of size :meth:`inner_step` on :meth:`flow`, from
+        ``u_0 = meta.theta``; memory does not grow with ``steps`` (no trajectory is kept).
+
+        Args:
+            loss, meta, x, y: as for :meth:`flow`.
+
+        Returns:
+            The adapted flat parameters ``u_K``, shape ``(P,)``.
+        """
         flow = self.flow(loss, meta, x, y)
         return integrate(self.inner_solver, flow, self.steps, self.inner_step(meta), self.unroll)
 
     def value(self, loss: FlatLoss, meta: FlatMeta | Float[Array, " P"], task: Task) -> Float[Array, ""]:
-        """The method's meta-loss of one task (no gradient)."""
+        r"""The method's meta-loss of one task (no gradient).
+
+        Args:
+            loss, meta: as for :meth:`flow`.
+            task: one task, unbatched (arrays ``(n_support, ...)`` and ``(n_query, ...)``).
+
+        Returns:
+            The scalar :math:`J = L_\mathrm{val}(u_K; c_\mathrm{out}) + \tfrac\lambda2\lVert u_K - \theta\rVert^2`
+            on the query set at ``u_K`` = :meth:`adapt` on the support set, with :math:`\lambda` =
+            ``meta_prox`` (0 except for the adjoint methods' ``prox``).
+        """
         meta = as_flat_meta(meta)
         u_final = self.adapt(loss, meta, task.support_x, task.support_y)
         return meta_objective(loss, task.query_x, task.query_y, self.meta_prox)(u_final, meta.theta, meta.context_out)
@@ -105,7 +144,20 @@ class AbstractMetaMethod(abc.ABC):
     def value_and_grad(
         self, loss: FlatLoss, theta: Float[Array, " P"], task: Task
     ) -> tuple[Float[Array, ""], Float[Array, " P"]]:
-        """The meta-loss of one (unbatched) task and the method's gradient of it (plain case)."""
+        """The meta-loss of one (unbatched) task and the method's gradient of it (plain case).
+
+        :meth:`value_and_meta_grad` with the initialisation alone (``FlatMeta(theta)``) and
+        ``tasks = 1``.
+
+        Args:
+            loss: the flat task loss ``loss(u, x, y)``.
+            theta: the flat initialisation, shape ``(P,)``.
+            task: one task, unbatched.
+
+        Returns:
+            ``(J, g)``: the scalar meta-loss (as :meth:`value`) and the method's gradient of it with
+            respect to ``theta``, shape ``(P,)`` (a descent direction is ``-g``).
+        """
         value, grads = self.value_and_meta_grad(loss, FlatMeta(theta), task)
         return value, grads.theta
 
@@ -113,10 +165,27 @@ class AbstractMetaMethod(abc.ABC):
     def value_and_meta_grad(
         self, loss: FlatLoss, meta: FlatMeta, task: Task, tasks: int = 1
     ) -> tuple[Float[Array, ""], FlatMeta]:
-        """The meta-loss of one (unbatched) task and the method's gradient of it, every field set in ``meta``.
+        r"""The meta-loss of one (unbatched) task and the method's gradient of it, every field set in ``meta``.
 
-        ``tasks`` is the size of the meta-batch the task belongs to (the adjoint methods
-        share their ``memory_budget`` over it; the others ignore it)."""
+        The meta-loss is :math:`J(\theta) = L_\mathrm{val}(u_K(\theta))` (plus
+        :math:`\tfrac\lambda2\lVert u_K-\theta\rVert^2` with ``meta_prox`` :math:`\lambda`), ``u_K`` the
+        method's inner loop (:meth:`adapt`) on the support set; the gradient is exact or approximate as
+        the method's docstring says (Reptile's is a direction, not a gradient), and a descent direction
+        is its negative. :func:`amaml.meta_value_and_grad` calls this once per task, under ``vmap``.
+
+        Args:
+            loss: the flat task loss ``loss(u, x, y)``, or ``loss(u, c, x, y)`` when ``meta`` has a context.
+            meta: the task's flat meta-parameters; ``None`` fields are not meta-learned, and fields
+                outside ``learnable`` are never set (the callers reject them first).
+            task: one task, unbatched: ``support_x`` ``(n_support, ...)``, ``query_x`` ``(n_query, ...)``.
+            tasks: the size of the meta-batch the task belongs to (the adjoint methods share their
+                ``memory_budget`` over it; the others ignore it).
+
+        Returns:
+            ``(J, grads)``: the scalar meta-loss and a :class:`~amaml._flow.FlatMeta` of the gradient of
+            every field set in ``meta`` (``theta`` and ``rates`` ``(P,)``, ``horizon`` a scalar,
+            ``context_in`` and ``context_out`` shaped like the contexts), ``None`` elsewhere.
+        """
 
 
 def meta_loss_gradient(loss: FlatLoss, meta: FlatMeta, task: Task, u_final: Float[Array, " P"], prox: float):

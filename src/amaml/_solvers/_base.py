@@ -148,8 +148,15 @@ class AbstractSolver(abc.ABC):
         cotangent of the stage value :math:`k_i = f(Y_i; p)`, the step's parameter cotangent
         is :math:`\sum_i \bar p_i` (exact, no approximation).
 
+        Args:
+            field: the vector field ``field(c_i, Y)`` used by :meth:`step`.
+            field_vjp: ``(Y, kappa) -> (J(Y)^T kappa, p_bar)``, called once per stage, last stage first.
+            y: the state the step started from.
+            cotangent: the cotangent of the step's output.
+            h: the step size.
+
         Returns:
-            ``(cotangent of y, sum_i p_bar_i)``.
+            ``(cotangent of y, sum_i p_bar_i)``, the second summed leafwise over the stages.
         """
         stages: list[State] = []
         ks: list[State] = []

@@ -83,7 +83,24 @@ class CFMetaDataset(AbstractMetaDataset):
 
     def sample(self, key: PRNGKeyArray, batch: int, shots: int, queries: int) -> Task:
         """``batch`` distinct training users, each with ``shots`` support and ``queries`` query
-        items drawn without replacement from the items that user rated."""
+        items drawn without replacement from the items that user rated.
+
+        Jittable with ``batch``, ``shots`` and ``queries`` static.
+
+        Args:
+            key: the PRNG key of the users and their items.
+            batch: training users (tasks), at most the number of training users.
+            shots: support ratings per task.
+            queries: query ratings per task.
+
+        Returns:
+            A batch of tasks: ``support_x`` ``(batch, shots, d)``, ``support_y`` ``(batch, shots, 1)``,
+            ``query_x`` ``(batch, queries, d)``, ``query_y`` ``(batch, queries, 1)`` (standardised ratings).
+
+        Raises:
+            TypeError, ValueError: for ``shots`` or ``queries`` not a positive integer, or
+                ``shots + queries`` above ``min_ratings``.
+        """
         self._check(shots, queries)
         width = self.max_count
         k_user, k_item = jax.random.split(key)
@@ -96,7 +113,20 @@ class CFMetaDataset(AbstractMetaDataset):
 
     def test_tasks(self, shots: int) -> Task:
         """Every test user: support = its first ``shots`` items in the fixed order, query =
-        the next ``test_queries``."""
+        the next ``test_queries``.
+
+        Args:
+            shots: support ratings per test task.
+
+        Returns:
+            The test tasks, the same every call: ``support_x`` ``(n_test, shots, d)``, ``support_y``
+            ``(n_test, shots, 1)``, ``query_x`` ``(n_test, test_queries, d)``, ``query_y``
+            ``(n_test, test_queries, 1)``.
+
+        Raises:
+            TypeError, ValueError: for ``shots`` not a positive integer, or ``shots + test_queries``
+                above ``min_ratings``.
+        """
         self._check(shots, self.test_queries)
         end = shots + self.test_queries
         return self._task(self.test_item[:, :end], self.test_y[:, :end], shots)

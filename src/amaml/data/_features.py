@@ -36,7 +36,14 @@ class AbstractItemFeatures(abc.ABC):
 
     @abc.abstractmethod
     def select_items(self, item: Int[np.ndarray, " N"]) -> Int[np.ndarray, " I"]:
-        """The sorted ids of the items kept, given the item id of every rating."""
+        """The sorted ids of the items kept, given the item id of every rating.
+
+        Args:
+            item: the item id of every rating of the dataset (all users, test users included), ``(N,)``.
+
+        Returns:
+            The kept item ids, sorted, ``(I,)``; an item's index (in :meth:`fit`, the tasks) is its position.
+        """
 
     @abc.abstractmethod
     def fit(
@@ -48,7 +55,18 @@ class AbstractItemFeatures(abc.ABC):
         n_items: int,
     ) -> Float[np.ndarray, "I dim"]:
         """Item vectors from the training users' ratings: ``user`` in ``[0, n_users)``,
-        ``item`` in ``[0, n_items)`` (positions in :meth:`select_items`), ``y`` standardised."""
+        ``item`` in ``[0, n_items)`` (positions in :meth:`select_items`), ``y`` standardised.
+
+        Args:
+            user: the training user of every training rating, an index in ``[0, n_users)``, ``(M,)``.
+            item: its item, an index in ``[0, n_items)`` (a position in :meth:`select_items`), ``(M,)``.
+            y: its standardised rating, ``(M,)``.
+            n_users: the number of training users.
+            n_items: the number of kept items ``I``.
+
+        Returns:
+            The item vectors, float ``(n_items, dim)``: row ``j`` is the input ``x`` of item index ``j``.
+        """
 
 
 @final
@@ -81,12 +99,32 @@ class OneHotItems(AbstractItemFeatures):
     dim: int = option(100, doc="width of the item input x", kw_only=False)
 
     def select_items(self, item):
+        """The ``dim`` most-rated items (by number of ratings, ties to the smaller id), sorted.
+
+        Args:
+            item: the item id of every rating of the dataset (all users), ``(N,)``.
+
+        Returns:
+            The ``dim`` kept item ids, sorted, ``(dim,)``.
+
+        Raises:
+            ValueError: when the ratings have fewer than ``dim`` distinct items.
+        """
         ids, counts = np.unique(item, return_counts=True)
         if len(ids) < self.dim:
             raise ValueError(f"one-hot features need at least `dim` = {self.dim} distinct items, got {len(ids)}.")
         return np.sort(ids[np.argsort(-counts, kind="stable")[: self.dim]])
 
     def fit(self, user, item, y, n_users, n_items):
+        """The unit vectors: item index ``j`` gets ``e_j``; the ratings are not used.
+
+        Args:
+            user, item, y, n_users: ignored (any values, ``None`` included).
+            n_items: the number of kept items (``dim``, after :meth:`select_items`).
+
+        Returns:
+            ``np.eye(n_items, dim)``, float64.
+        """
         return np.eye(n_items, self.dim)
 
 
@@ -122,9 +160,32 @@ class SVDItems(AbstractItemFeatures):
     dim: int = option(100, doc="width of the item input x", kw_only=False)
 
     def select_items(self, item):
+        """Every item that anyone rated, test users included (items only test users rated get ``x = 0``).
+
+        Args:
+            item: the item id of every rating of the dataset, ``(N,)``.
+
+        Returns:
+            The distinct item ids, sorted, ``(I,)``.
+        """
         return np.unique(item)
 
     def fit(self, user, item, y, n_users, n_items):
+        """The rescaled item factors ``(V_d S_d)_j / s`` of the training users' rating matrix (see the class).
+
+        Args:
+            user: the training user index of every training rating, in ``[0, n_users)``, ``(M,)``.
+            item: its item index, in ``[0, n_items)``, ``(M,)``.
+            y: its standardised rating, ``(M,)``; unrated entries of the matrix are 0.
+            n_users: the number of training users (rows of the matrix).
+            n_items: the number of items (columns).
+
+        Returns:
+            The item vectors, float64 ``(n_items, dim)``, of unit root-mean-square over all entries.
+
+        Raises:
+            ValueError: with fewer than ``dim`` training users or items.
+        """
         if min(n_users, n_items) < self.dim:
             raise ValueError(
                 f"SVD features of `dim` = {self.dim} need at least that many training users and "

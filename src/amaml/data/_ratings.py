@@ -37,10 +37,24 @@ class Ratings(NamedTuple):
 
     @classmethod
     def from_rows(cls, users: list[int], items: list[int], ratings: list[float]) -> Ratings:
+        """Ratings from three aligned lists, one entry per rating (what the readers collect).
+
+        Args:
+            users: the user id of every rating.
+            items: the item id of every rating.
+            ratings: the ratings themselves.
+
+        Returns:
+            :class:`Ratings` with ``user`` and ``item`` as int64 and ``rating`` as float64 arrays ``(N,)``.
+        """
         return cls(np.asarray(users, np.int64), np.asarray(items, np.int64), np.asarray(ratings, np.float64))
 
     def summary(self) -> tuple[int, int, int]:
-        """``(number of ratings, distinct users, distinct items)``."""
+        """``(number of ratings, distinct users, distinct items)``.
+
+        Returns:
+            The three counts, as Python integers.
+        """
         return len(self.rating), len(np.unique(self.user)), len(np.unique(self.item))
 
 

@@ -85,7 +85,13 @@ class Workload:
         return f"meta-batch {self.batch}, MLP {self.dim}-{self.width}-{self.width}-1 tanh, {self.points} points per set"
 
     def write(self, path: Path, dtype: str, seed: int = 0) -> None:
-        """Write the workload's parameters (flat, in amaml's order) and tasks to the ``.npz`` file ``path``."""
+        """Write the workload's parameters (flat, in amaml's order) and tasks to the ``.npz`` file ``path``.
+
+        Args:
+            path: the file to write (``np.savez``: a ``.npz`` suffix is added when missing).
+            dtype: the numpy dtype name of every floating array (``"float32"`` or ``"float64"``).
+            seed: the numpy seed of the parameters and the tasks (the same seed, the same file).
+        """
         if self.model == "conv4":
             self._write_conv4(path, dtype, seed)
             return

@@ -79,7 +79,12 @@ class HorizonBudget:
     description: str = ""
 
     def variants(self) -> list[HorizonVariant]:
-        """The runs, in report order."""
+        """The runs, in report order.
+
+        Returns:
+            One full-network run per ``full_steps`` (``adapt="all"``), then one head-only run per
+            ``head_steps``, then the head-only run with its horizon learned from ``K = learned_from``.
+        """
         full = [HorizonVariant(f"full network, K={k}", k, adapt="all") for k in self.full_steps]
         head = [HorizonVariant(f"head only, K={k}", k) for k in self.head_steps]
         learned = HorizonVariant(

@@ -109,10 +109,26 @@ class OmniglotBudget:
     description: str = ""
 
     def updates(self, ways: int) -> int:
-        """The meta-updates of every method in a ``ways``-way setting."""
+        """The meta-updates of every method in a ``ways``-way setting.
+
+        Args:
+            ways: the number of classes of the setting (5 or 20).
+
+        Returns:
+            ``meta_steps``, or ``meta_steps[ways]`` when it maps ways to meta-updates (a ``KeyError`` if absent).
+        """
         return self.meta_steps[ways] if isinstance(self.meta_steps, dict) else self.meta_steps
 
     def protocol(self, ways: int) -> Protocol:
+        """MAML's inner loop and meta-batch for ``ways``-way episodes, with this budget's meta-batch.
+
+        Args:
+            ways: the number of classes of the setting: 5 or 20 (another is a ``KeyError``).
+
+        Returns:
+            MAML's protocol (K=1, h=0.4, meta-batch 32 for 5-way; K=5, h=0.1, 16 for 20-way), its
+            ``meta_batch`` replaced by ``meta_batch[ways]`` where the budget sets one.
+        """
         base = MAML_PROTOCOL[ways]
         if self.meta_batch and ways in self.meta_batch:
             return dataclasses.replace(base, meta_batch=self.meta_batch[ways])

@@ -61,7 +61,15 @@ class UpdatesBudget:
     description: str = ""
 
     def omniglot_budget(self, updates: int) -> OmniglotBudget:
-        """The Omniglot reproduction's budget for this run trained to ``updates`` meta-updates."""
+        """The Omniglot reproduction's budget for this run trained to ``updates`` meta-updates.
+
+        Args:
+            updates: the meta-updates to train to (a milestone).
+
+        Returns:
+            An :class:`OmniglotBudget` of this budget's name, setting, method, test episodes, queries,
+            filters and meta-batch (for the setting's ways), with ``meta_steps = updates``.
+        """
         ways, _ = SETTINGS[self.setting]
         return OmniglotBudget(
             self.name, (self.setting,), (self.label,), meta_steps=updates, n_test=self.n_test,

@@ -58,7 +58,16 @@ class Reproduction:
     data: str | None = None
 
     def bound(self, data_dir: str | Path | None) -> tuple[Callable, Callable]:
-        """``(reproduce, write)`` with the data directory bound, for experiments that read data."""
+        """``(reproduce, write)`` with the data directory bound, for experiments that read data.
+
+        Args:
+            data_dir: the data directory; ``None``: the experiment's default (``data``). Ignored by an
+                experiment that reads no data.
+
+        Returns:
+            ``(reproduce, write)``, each a ``functools.partial`` with ``data_dir`` (a ``Path``) bound, or
+            the two unchanged when the experiment reads no data (``data`` is ``None``).
+        """
         if self.data is None:
             return self.reproduce, self.write
         data = Path(data_dir or self.data)

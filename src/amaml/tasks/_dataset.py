@@ -39,14 +39,39 @@ class Standardisation(NamedTuple):
 
     @classmethod
     def fit(cls, x: Float[Array, "... d"], y: Float[Array, "... 1"]) -> Standardisation:
+        """The means and biased standard deviations of the examples ``x`` and targets ``y``.
+
+        Args:
+            x: the inputs, ``(..., d)``: statistics per coordinate, over every leading axis.
+            y: the targets, any shape: one mean and one standard deviation over every entry.
+
+        Returns:
+            The :class:`Standardisation`; a constant coordinate gets ``x_std = 0`` (no guard).
+        """
         x_flat = x.reshape(-1, x.shape[-1])
         return cls(jnp.mean(x_flat, axis=0), jnp.std(x_flat, axis=0), jnp.mean(y), jnp.std(y))
 
     def x(self, x: Float[Array, "... d"]) -> Float[Array, "... d"]:
+        r"""Standardised inputs :math:`(x - \mu_x)/\sigma_x`, per coordinate.
+
+        Args:
+            x: inputs, ``(..., d)``.
+
+        Returns:
+            The standardised inputs, same shape.
+        """
         shape = (1,) * (x.ndim - 1) + (-1,)  # explicit broadcast over the leading axes
         return (x - self.x_mean.reshape(shape)) / self.x_std.reshape(shape)
 
     def y(self, y: Float[Array, "... 1"]) -> Float[Array, "... 1"]:
+        r"""Standardised targets :math:`(y - \mu_y)/\sigma_y`.
+
+        Args:
+            y: targets, any shape (``(..., 1)`` for a task family's).
+
+        Returns:
+            The standardised targets, same shape.
+        """
         return (y - self.y_mean) / self.y_std
 
 
@@ -70,11 +95,28 @@ class AbstractMetaDataset(abc.ABC):
     @abc.abstractmethod
     def sample(self, key: PRNGKeyArray, batch: int, shots: int, queries: int) -> Task:
         """A meta-batch of ``batch`` training tasks with ``shots`` support and ``queries``
-        query examples each; jittable (``batch``, ``shots``, ``queries`` static)."""
+        query examples each; jittable (``batch``, ``shots``, ``queries`` static).
+
+        Args:
+            key: the PRNG key of the meta-batch (the same key, the same tasks).
+            batch: training tasks in the meta-batch.
+            shots: support examples per task (per class, for classification episodes).
+            queries: query examples per task (per class, for classification episodes).
+
+        Returns:
+            A batch of tasks (:class:`amaml.Task`), arrays with a leading task axis of length ``batch``.
+        """
 
     @abc.abstractmethod
     def test_tasks(self, shots: int) -> Task:
-        """Every held-out test task, deterministically, with ``shots`` support examples."""
+        """Every held-out test task, deterministically, with ``shots`` support examples.
+
+        Args:
+            shots: support examples per test task (per class, for classification episodes).
+
+        Returns:
+            A batch of every test task, the same on every call; the query sets are the dataset's own.
+        """
 
 
 class MetaDataset(NamedTuple):
@@ -113,7 +155,20 @@ class MetaDataset(NamedTuple):
 
     def sample(self, key: PRNGKeyArray, batch: int, shots: int, queries: int) -> Task:
         """A meta-batch: ``batch`` distinct training functions, ``shots`` support points from
-        each one's support pool and ``queries`` from its query pool, without replacement."""
+        each one's support pool and ``queries`` from its query pool, without replacement.
+
+        Jittable with ``batch``, ``shots`` and ``queries`` static.
+
+        Args:
+            key: the PRNG key of the functions and the points.
+            batch: training functions, at most ``F_train``.
+            shots: support points per task, at most ``pool`` (beyond, only ``pool`` come back, silently).
+            queries: query points per task, at most ``pool`` (likewise).
+
+        Returns:
+            The tasks, standardised: ``support_x`` ``(batch, shots, d)``, ``support_y`` ``(batch, shots, 1)``,
+            ``query_x`` ``(batch, queries, d)``, ``query_y`` ``(batch, queries, 1)``.
+        """
         n_functions, pool = self.train_pool_x.shape[:2]
         k_fn, k_support, k_query = jax.random.split(key, 3)
         functions = jax.random.choice(k_fn, n_functions, (batch,), replace=False)
@@ -132,7 +187,15 @@ class MetaDataset(NamedTuple):
 
     def test_tasks(self, shots: int) -> Task:
         """Every test function as a task: the first ``shots`` points of its (i.i.d. uniform)
-        support pool, and the whole grid as the query set."""
+        support pool, and the whole grid as the query set.
+
+        Args:
+            shots: support points per test task, at most ``pool`` (beyond, only ``pool`` come back).
+
+        Returns:
+            The ``F_test`` tasks: ``support_x`` ``(F_test, shots, d)``, ``support_y`` ``(F_test, shots, 1)``,
+            ``query_x`` ``(F_test, G, d)`` (the grid), ``query_y`` ``(F_test, G, 1)``.
+        """
         n_test = self.test_pool_x.shape[0]
         grid = jnp.broadcast_to(self.grid_x[None], (n_test, *self.grid_x.shape))
         return Task(self.test_pool_x[:, :shots], self.test_pool_y[:, :shots], grid, self.grid_y)

@@ -49,6 +49,15 @@ class Alpine(AbstractTaskFamily):
         return (-10.0, 10.0)
 
     def sample_parameters(self, key: PRNGKeyArray, count: int) -> Float[Array, "count d"]:
+        r"""Draw ``count`` functions' phases, :math:`\varphi_i \sim U[-5\pi/12, 5\pi/12]`.
+
+        Args:
+            key: the PRNG key of the draw.
+            count: the number of functions.
+
+        Returns:
+            One row of ``d`` phases per function, ``(count, d)``.
+        """
         bound = 5.0 * jnp.pi / 12.0
         return jax.random.uniform(key, (count, self.dim), self.dtype, -bound, bound)
 

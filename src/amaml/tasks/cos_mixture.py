@@ -47,6 +47,15 @@ class CosMixture(AbstractTaskFamily):
         return (-1.0, 1.0)
 
     def sample_parameters(self, key: PRNGKeyArray, count: int) -> Float[Array, "count 3"]:
+        r"""Draw ``count`` functions' :math:`(A, \omega, \varphi)`, independent and uniform (see the class).
+
+        Args:
+            key: the PRNG key of the draw.
+            count: the number of functions.
+
+        Returns:
+            One row ``(A, omega, phase)`` per function, ``(count, 3)``.
+        """
         low = jnp.array([0.1, 0.5 * jnp.pi, 3.0], self.dtype)
         high = jnp.array([1.0, 2.0 * jnp.pi, 6.0], self.dtype)
         return jax.random.uniform(key, (count, 3), self.dtype, low[None, :], high[None, :])

@@ -44,6 +44,15 @@ class Sinusoid(AbstractTaskFamily):
         return (-5.0, 5.0)
 
     def sample_parameters(self, key: PRNGKeyArray, count: int) -> Float[Array, "count 2"]:
+        r"""Draw ``count`` functions' amplitude :math:`A \sim U[0.1, 5]` and phase :math:`\varphi \sim U[0, \pi]`.
+
+        Args:
+            key: the PRNG key of the draw.
+            count: the number of functions.
+
+        Returns:
+            One row ``(A, phase)`` per function, ``(count, 2)``.
+        """
         k_amp, k_phase = jax.random.split(key)
         amplitude = jax.random.uniform(k_amp, (count,), self.dtype, 0.1, 5.0)
         phase = jax.random.uniform(k_phase, (count,), self.dtype, 0.0, jnp.pi)

@@ -85,6 +85,9 @@ class RunConfig:
     def check(self) -> None:
         """Checks that need more than each section alone (sizes across sections, data files).
 
+        The task source's own check (:meth:`AbstractTaskSource.check`, with ``meta.batch``), then that
+        the method learns every field ``meta`` asks for (``method.learnable``).
+
         Raises:
             ValueError: naming the keys involved.
         """
@@ -103,10 +106,19 @@ class RunConfig:
             )
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        """The configuration as JSON-ready nested dicts (``from_dict`` reads them back)."""
+        """The configuration as JSON-ready nested dicts (``from_dict`` reads them back).
+
+        Returns:
+            ``{section: {key: value}}`` for the six sections, each chosen class named by its tag key.
+        """
         return {s.name: section_dict(getattr(self, s.name), s) for s in SECTIONS}
 
     def to_json(self) -> str:
+        """The configuration as the JSON text of ``config.json``.
+
+        Returns:
+            ``json.dumps(to_dict(), indent=1)``.
+        """
         return json.dumps(self.to_dict(), indent=1)
 
     @classmethod
@@ -117,6 +129,13 @@ class RunConfig:
         command-line :class:`~amaml.train._codec.Text`, parsed by each key's declared type.
         Choosing another class for a section keeps the keys of ``base`` that were set to
         other than their defaults, where they apply.
+
+        Args:
+            values: ``{section: {key: value}}`` (a section or key left out keeps ``base``'s).
+            base: the configuration the values are applied to; ``None``: ``RunConfig()``.
+
+        Returns:
+            The new configuration (``base`` itself is unchanged).
 
         Raises:
             ValueError, TypeError: for an unknown section or key, a key that does not apply,
@@ -132,11 +151,29 @@ class RunConfig:
         return cls(**{s.name: section_from(s, values.get(s.name, {}), getattr(base, s.name)) for s in SECTIONS})
 
     def with_overrides(self, items: Sequence[str]) -> RunConfig:
-        """This configuration with ``SECTION.KEY=VALUE`` items applied (text parsed by type)."""
+        """This configuration with ``SECTION.KEY=VALUE`` items applied (text parsed by type).
+
+        Args:
+            items: the overrides, e.g. ``["method.steps=200", "model.hidden=64,64"]``, applied in order.
+
+        Returns:
+            A new configuration; ``self`` is unchanged.
+
+        Raises:
+            ValueError, TypeError: for an item that is not ``SECTION.KEY=VALUE``, or as for :meth:`from_dict`.
+        """
         return RunConfig.from_dict(parse_overrides(items), base=self)
 
     def differences(self, other: RunConfig) -> list[str]:
-        """``"section.key: mine -> other's"`` for every key whose value differs."""
+        """``"section.key: mine -> other's"`` for every key whose value differs.
+
+        Args:
+            other: the configuration to compare with.
+
+        Returns:
+            One line per differing key, in section order, values as JSON (``"(absent)"`` for a key of
+            one side only); empty when the two agree.
+        """
         mine, theirs = self.to_dict(), other.to_dict()
         lines = []
         for section in mine:
@@ -147,7 +184,12 @@ class RunConfig:
         return lines
 
     def describe(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """Every key with its value, type, default and meaning (JSON that ``from_dict`` accepts)."""
+        """Every key with its value, type, default and meaning (JSON that ``from_dict`` accepts).
+
+        Returns:
+            ``{section: {key: {"value", "type", "default", "doc"}}}``; a section's tag key (``source``,
+            ``name``) lists the registered choices as its type.
+        """
         out = {}
         for section in SECTIONS:
             obj = getattr(self, section.name)

@@ -50,15 +50,39 @@ class AbstractFineTuning(abc.ABC):
     @abc.abstractmethod
     def init(self, meta: FlatMeta) -> Any:
         """The fine-tuning state at the meta-learned initialisation ``meta.theta`` (with its
-        learned rates and horizon, for the methods' own inner loop)."""
+        learned rates and horizon, for the methods' own inner loop).
+
+        Args:
+            meta: one task's flat meta-parameters: ``theta`` ``(P,)``, the rates and horizon where
+                learned; ``context_in`` is ``None`` (:func:`nrmse_curve` folds it into the loss).
+
+        Returns:
+            The state (any pytree), the ``state`` of the first :meth:`step`.
+        """
 
     @abc.abstractmethod
     def step(self, state: Any, loss: FlatLoss, x: Array, y: Array) -> Any:
-        """One fine-tuning step on the support loss ``loss(u, x, y)``."""
+        """One fine-tuning step on the support loss ``loss(u, x, y)``.
+
+        Args:
+            state: the current state (from :meth:`init` or the previous step).
+            loss: the flat support loss ``loss(u, x, y) -> scalar``, ``u`` of shape ``(P,)``.
+            x, y: the task's support set, ``(n, ...)``.
+
+        Returns:
+            The next state, of the same structure (pure, jittable: it runs inside ``lax.scan``).
+        """
 
     @abc.abstractmethod
     def params(self, state: Any) -> Float[Array, " P"]:
-        """The current parameters."""
+        """The current parameters.
+
+        Args:
+            state: a state of :meth:`init` or :meth:`step`.
+
+        Returns:
+            The fine-tuned flat parameters, ``(P,)``.
+        """
 
 
 @final
@@ -90,9 +114,27 @@ class AdamFineTuning(AbstractFineTuning):
         _validate.positive_float("learning_rate", self.learning_rate)
 
     def init(self, meta):
+        """``(theta, Adam's state)``, Adam started afresh; learned rates and horizon are not used.
+
+        Args:
+            meta: one task's flat meta-parameters; only ``meta.theta`` ``(P,)`` is read.
+
+        Returns:
+            ``(u, opt_state)`` with ``u = meta.theta`` and optax's initial Adam state for it.
+        """
         return meta.theta, optax.adam(self.learning_rate).init(meta.theta)
 
     def step(self, state, loss, x, y):
+        """One Adam step on the gradient of the support loss.
+
+        Args:
+            state: ``(u, opt_state)``.
+            loss: the flat support loss ``loss(u, x, y)``.
+            x, y: the task's support set, ``(n, ...)``.
+
+        Returns:
+            ``(u + update, opt_state)`` with Adam's update of ``jax.grad(loss)(u, x, y)``.
+        """
         u, opt_state = state
         # optax's bias correction raises a float to an integer step count: standard promotion,
         # as in meta_train_step, so that callers may run with strict promotion.
@@ -127,9 +169,28 @@ class InnerLoopFineTuning(AbstractFineTuning):
     method: AbstractMetaMethod
 
     def init(self, meta):
+        """``(theta, meta)``: the meta-parameters ride along for the rates, the step and the proximal centre.
+
+        Args:
+            meta: one task's flat meta-parameters: ``theta`` ``(P,)``, the rates and horizon where learned.
+
+        Returns:
+            ``(u, meta)`` with ``u = meta.theta``.
+        """
         return meta.theta, meta
 
     def step(self, state, loss, x, y):
+        """One step of the method's inner loop: its solver, step (:meth:`amaml.AbstractMetaMethod.inner_step`) and flow.
+
+        Args:
+            state: ``(u, meta)``.
+            loss: the flat support loss ``loss(u, x, y)``.
+            x, y: the task's support set, ``(n, ...)``.
+
+        Returns:
+            ``(u_next, meta)``: one ``inner_solver`` step of the method's flow on ``(x, y)`` (proximal
+            centre ``meta.theta``, rates ``meta.rates``), ``meta`` unchanged.
+        """
         u, meta = state
         flow = self.method.flow(loss, meta, x, y)
         return self.method.inner_solver.step(flow.stage_field, u, self.method.inner_step(meta))[0], meta

@@ -53,9 +53,36 @@ class OmniglotEpisodes(AbstractMetaDataset):
     dtype: object
 
     def sample(self, key: PRNGKeyArray, batch: int, shots: int, queries: int) -> Task:
+        """``batch`` training episodes of ``ways`` classes (:func:`amaml.data.sample_episodes`); jittable.
+
+        Args:
+            key: the PRNG key of the episodes.
+            batch: episodes in the meta-batch.
+            shots: support drawings per class.
+            queries: query drawings per class (the run's ``tasks.queries``).
+
+        Returns:
+            The episodes: ``support_x`` ``(batch, ways * shots, size, size, 1)`` in ``[0, 1]``, ``support_y``
+            int32 labels ``(batch, ways * shots)``, the query set likewise with ``ways * queries``.
+
+        Raises:
+            ValueError, TypeError: when ``shots + queries`` exceeds the 20 drawings, or another bad argument.
+        """
         return sample_episodes(self.train, key, batch, self.ways, shots, queries, self.rotate, dtype=self.dtype)
 
     def test_tasks(self, shots: int) -> Task:
+        """The ``n_test`` test episodes drawn from ``test_key``: the same episodes on every call.
+
+        Args:
+            shots: support drawings per class.
+
+        Returns:
+            ``n_test`` episodes of the meta-test characters, as :meth:`sample`'s with ``test_queries``
+            query drawings per class.
+
+        Raises:
+            ValueError, TypeError: when ``shots + test_queries`` exceeds the 20 drawings, or another bad argument.
+        """
         return jax.jit(
             lambda images, key: sample_episodes(
                 images, key, self.n_test, self.ways, shots, self.test_queries, self.rotate, dtype=self.dtype
@@ -135,7 +162,14 @@ class OmniglotTasks(AbstractTaskSource):
             raise TypeError(f"`rotate` must be true or false, got {self.rotate!r}.")
 
     def episode_queries(self, name: str = "test_queries") -> int:
-        """Query drawings per class of a training (``"queries"``) or test (``"test_queries"``) episode."""
+        """Query drawings per class of a training (``"queries"``) or test (``"test_queries"``) episode.
+
+        Args:
+            name: ``"queries"`` or ``"test_queries"`` (the default).
+
+        Returns:
+            That option's value; ``test_queries = None`` gives ``queries``.
+        """
         value = getattr(self, name)
         return self.queries if value is None else value
 
@@ -157,6 +191,14 @@ class OmniglotTasks(AbstractTaskSource):
         return f"omniglot-{self.ways}w{self.shots}s"
 
     def check(self, meta_batch: int) -> None:
+        """The data directory must hold the images in one of their forms (zips, folders or npz).
+
+        Args:
+            meta_batch: the run's tasks per meta-update (not used: episodes may share classes).
+
+        Raises:
+            ValueError: when ``directory`` holds none of them, saying how to fetch them.
+        """
         if not any((self.directory / form).exists() for form in FORMS):
             raise ValueError(
                 f"omniglot: {self.directory} holds none of {', '.join(FORMS)}; run `amaml data fetch omniglot "
@@ -165,6 +207,18 @@ class OmniglotTasks(AbstractTaskSource):
             )
 
     def build(self, key: PRNGKeyArray, dtype) -> OmniglotEpisodes:
+        """Read and split the characters; the test episodes' key is derived from ``key``.
+
+        Args:
+            key: the PRNG key of the test episodes (``fold_in(key, 1)``); the split's seed is fixed.
+            dtype: the float dtype of the images handed to the model.
+
+        Returns:
+            :class:`OmniglotEpisodes` of the meta-train and meta-test characters.
+
+        Raises:
+            ValueError: when the images cannot be read, or ``ways`` exceeds the meta-test classes.
+        """
         split = omniglot_split(load_omniglot(self.directory, size=self.size), self.split, seed=SPLIT_SEED)
         classes = len(split.test) * (4 if self.rotate else 1)
         if classes < self.ways:
@@ -181,7 +235,14 @@ class OmniglotTasks(AbstractTaskSource):
         )
 
     def loss(self, apply_fn) -> losses.LossFn:
-        """Softmax cross-entropy with integer labels (:func:`amaml.losses.cross_entropy`)."""
+        """Softmax cross-entropy with integer labels (:func:`amaml.losses.cross_entropy`).
+
+        Args:
+            apply_fn: the model, ``apply_fn(params, x) -> (n, ways)`` logits.
+
+        Returns:
+            ``loss_fn(params, x, y)``, the mean cross-entropy of the logits against the labels ``y`` ``(n,)``.
+        """
         return losses.cross_entropy(apply_fn)
 
     def test_metric(self) -> None:

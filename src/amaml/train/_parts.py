@@ -63,18 +63,38 @@ class RunParts(NamedTuple):
     train_key: PRNGKeyArray
 
     def initial_state(self) -> tuple[Any, optax.OptState]:
-        """``(params, optimiser state)`` before the first meta-update."""
+        """``(params, optimiser state)`` before the first meta-update.
+
+        Returns:
+            ``(init_params, optimizer.init(init_params))``.
+        """
         return self.init_params, self.optimizer.init(self.init_params)
 
     def model_params(self, params: Any) -> Any:
-        """The model's full parameters (what ``model.apply`` takes) from the meta-parameters."""
+        """The model's full parameters (what ``model.apply`` takes) from the meta-parameters.
+
+        Args:
+            params: meta-parameters: the model's parameters themselves, or a :class:`amaml.MetaParams`.
+
+        Returns:
+            ``params`` unchanged, ``params.init`` (no shared body), or ``model.join(params.shared,
+            params.init)`` with a head-only run's shared body; rates and horizon are not model parameters.
+        """
         if not isinstance(params, MetaParams):
             return params
         return params.init if params.shared is None else self.model.join(params.shared, params.init)
 
     def predictor(self, params: Any) -> Callable[[Any, Any], Any]:
         """``predict(adapted, x)``: the model's predictions with ``adapted`` in place of the
-        initialisation (``params.init``) and everything else of ``params`` as meta-learned."""
+        initialisation (``params.init``) and everything else of ``params`` as meta-learned.
+
+        Args:
+            params: the meta-parameters, as for :meth:`model_params`.
+
+        Returns:
+            ``predict(adapted, x)``, ``adapted`` shaped like ``params.init`` (like ``params`` itself when
+            it is a plain pytree: ``predict`` is then ``model.apply``).
+        """
         if not isinstance(params, MetaParams):
             return self.model.apply
         return lambda adapted, x: self.model.apply(self.model_params(params._replace(init=adapted)), x)

@@ -33,7 +33,12 @@ class AbstractOptimizer(abc.ABC):
 
     @abc.abstractmethod
     def build(self) -> optax.GradientTransformation:
-        """The optax transformation."""
+        """The optax transformation.
+
+        Returns:
+            An ``optax.GradientTransformation`` with this ``learning_rate``: it takes the meta-gradient,
+            and its updates are added to the meta-parameters (``optax.apply_updates``).
+        """
 
 
 @final

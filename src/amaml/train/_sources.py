@@ -58,19 +58,49 @@ class AbstractTaskSource(abc.ABC):
     @abc.abstractmethod
     def test_metric(self) -> tuple[str, Callable[[Callable, Any, Task], Array]] | None:
         """``(name, metric(apply_fn, model_params, test_tasks))`` a run records at the
-        initialisation every ``run.eval_every`` updates, or ``None``."""
+        initialisation every ``run.eval_every`` updates, or ``None``.
+
+        Returns:
+            The metric's name (the key of its records) and the metric, a scalar of the unadapted
+            model's predictions on the test tasks; ``None``: the run records none.
+        """
 
     @abc.abstractmethod
     def check(self, meta_batch: int) -> None:
-        """Everything that can be checked before any work: raise a clear ``ValueError``."""
+        """Everything that can be checked before any work: raise a clear ``ValueError``.
+
+        Args:
+            meta_batch: the run's tasks per meta-update (``meta.batch``).
+
+        Raises:
+            ValueError: naming what does not fit (a missing data file, a meta-batch too large).
+        """
 
     @abc.abstractmethod
     def build(self, key: PRNGKeyArray, dtype) -> AbstractMetaDataset:
-        """The meta-dataset, determined by ``key``, with arrays of ``dtype``."""
+        """The meta-dataset, determined by ``key``, with arrays of ``dtype``.
+
+        Args:
+            key: the PRNG key of the data (which functions, users or test episodes).
+            dtype: the floating dtype of the inputs (and of regression targets).
+
+        Returns:
+            The meta-dataset; the same ``key`` and data, the same dataset.
+
+        Raises:
+            ValueError: when the data cannot be read or does not fit the options.
+        """
 
     @abc.abstractmethod
     def loss(self, apply_fn) -> losses.LossFn:
-        """The task loss of a model ``apply_fn(params, x)``."""
+        """The task loss of a model ``apply_fn(params, x)``.
+
+        Args:
+            apply_fn: the model, ``apply_fn(params, x) -> predictions``.
+
+        Returns:
+            ``loss_fn(params, x, y) -> scalar``, the loss of one task's set.
+        """
 
 
 class AbstractRegressionTasks(AbstractTaskSource):
@@ -87,11 +117,22 @@ class AbstractRegressionTasks(AbstractTaskSource):
         return 1
 
     def loss(self, apply_fn) -> losses.LossFn:
-        """Half mean squared error (:func:`amaml.losses.mse`)."""
+        """Half mean squared error (:func:`amaml.losses.mse`).
+
+        Args:
+            apply_fn: the model, ``apply_fn(params, x) -> (n, 1)`` predictions.
+
+        Returns:
+            ``loss_fn(params, x, y) = mean((apply_fn(params, x) - y) ** 2) / 2``.
+        """
         return losses.mse(apply_fn)
 
     def test_metric(self) -> tuple[str, Callable[[Callable, Any, Task], Array]]:
-        """The test nRMSE of the initialisation itself: its mean over the test tasks, unadapted."""
+        """The test nRMSE of the initialisation itself: its mean over the test tasks, unadapted.
+
+        Returns:
+            ``("test_nrmse_at_init", metric)``, ``metric`` the mean over the test tasks of the query nRMSE.
+        """
         from ._evaluate import mean_nrmse
 
         return "test_nrmse_at_init", mean_nrmse
@@ -179,7 +220,7 @@ class RatingTasks(AbstractRegressionTasks):
             ``shots + queries``.
         n_test: the number of held-out test users.
         shots: support ratings per task (the paper: 10 or 20).
-        queries: query ratings per task (the paper: 15 or 30).
+        queries: query ratings per task, training and test (the paper: 15 or 30).
 
     Raises:
         TypeError, ValueError: for an option of the wrong type or out of range, naming it.
@@ -234,6 +275,14 @@ class RatingTasks(AbstractRegressionTasks):
         return Path(self.data_dir if self.data_dir is not None else f"data/{self.name}")
 
     def check(self, meta_batch: int) -> None:
+        """The dataset's file must exist (the meta-batch is not checked: the users are only known once read).
+
+        Args:
+            meta_batch: the run's tasks per meta-update (not used).
+
+        Raises:
+            ValueError: when the file is missing, saying where to put it.
+        """
         if not (self.directory / self.dataset.filename).is_file():
             raise ValueError(
                 f"{self.name}: {self.directory / self.dataset.filename} does not exist; "
