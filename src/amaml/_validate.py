@@ -19,6 +19,14 @@ def positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def count_at_most(name: str, value: Any, limit: int, what: str) -> int:
+    """A positive integer of at most ``limit`` (``what``: the limit's meaning, for the message)."""
+    value = positive_int(name, value)
+    if value > limit:
+        raise ValueError(f"`{name}` ({value}) must not exceed {what} ({limit}).")
+    return value
+
+
 def optional_positive_int(name: str, value: Any) -> int | None:
     """``None``, or a positive integer (e.g. ``unroll``: ``None`` means "by backend")."""
     if value is None:

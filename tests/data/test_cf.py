@@ -124,6 +124,7 @@ def test_test_tasks_are_fixed_and_baselines_follow_their_definitions():
         (lambda: build(features=OneHotItems(dim=31)), "at least `dim` = 31"),
         (lambda: build().sample(jax.random.key(0), 2, 8, 4), "`shots` + `queries` (8 + 4)"),
         (lambda: build().test_tasks(7), "`shots` + `queries` (7 + 4)"),
+        (lambda: build().sample(jax.random.key(0), 40, 2, 2), "`batch` (40) must not exceed the training users"),
         (lambda: build(features="onehot"), "`features` must be one of"),
     ],
 )

@@ -1,8 +1,11 @@
 """The fixed-function protocol: training statistics only, sampling without replacement."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from amaml.tasks import CosMixture, make_dataset
 
@@ -39,3 +42,19 @@ def test_test_tasks_use_the_support_pool_and_the_grid():
     tasks = data.test_tasks(10)
     assert np.array_equal(tasks.support_x, data.test_pool_x[:, :10])
     assert tasks.query_x.shape == (4, 961, 2) and np.array_equal(tasks.query_x[2], data.grid_x)
+
+
+@pytest.mark.parametrize(
+    "batch, shots, queries, words",
+    [
+        (11, 5, 5, "`batch` (11) must not exceed the training functions (10)"),
+        (2, 51, 5, "`shots` (51) must not exceed the points of a support pool (50)"),
+        (2, 5, 51, "`queries` (51) must not exceed the points of a query pool (50)"),
+        (2, 0, 5, "`shots` must be a positive integer"),
+    ],
+)
+def test_a_meta_batch_beyond_the_pools_is_one_clear_error(batch, shots, queries, words):
+    """Drawn without replacement, so there are no more (before, shots > pool returned pool points silently)."""
+    data = make_dataset(FAMILY, jax.random.key(0), n_train=10, n_test=2, pool=50)
+    with pytest.raises(ValueError, match=re.escape(words)):
+        data.sample(jax.random.key(5), batch, shots, queries)

@@ -98,9 +98,10 @@ class CFMetaDataset(AbstractMetaDataset):
             ``query_x`` ``(batch, queries, d)``, ``query_y`` ``(batch, queries, 1)`` (standardised ratings).
 
         Raises:
-            TypeError, ValueError: for ``shots`` or ``queries`` not a positive integer, or
-                ``shots + queries`` above ``min_ratings``.
+            TypeError, ValueError: for ``batch``, ``shots`` or ``queries`` not a positive integer,
+                ``batch`` above the training users, or ``shots + queries`` above ``min_ratings``.
         """
+        _validate.count_at_most("batch", batch, self.train_count.shape[0], "the training users")
         self._check(shots, queries)
         width = self.max_count
         k_user, k_item = jax.random.split(key)

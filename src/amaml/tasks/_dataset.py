@@ -162,14 +162,21 @@ class MetaDataset(NamedTuple):
         Args:
             key: the PRNG key of the functions and the points.
             batch: training functions, at most ``F_train``.
-            shots: support points per task, at most ``pool`` (beyond, only ``pool`` come back, silently).
-            queries: query points per task, at most ``pool`` (likewise).
+            shots: support points per task, at most ``pool``.
+            queries: query points per task, at most ``pool``.
 
         Returns:
             The tasks, standardised: ``support_x`` ``(batch, shots, d)``, ``support_y`` ``(batch, shots, 1)``,
             ``query_x`` ``(batch, queries, d)``, ``query_y`` ``(batch, queries, 1)``.
+
+        Raises:
+            TypeError, ValueError: for ``batch``, ``shots`` or ``queries`` not a positive integer
+                or above its limit (drawn without replacement, so there are no more).
         """
         n_functions, pool = self.train_pool_x.shape[:2]
+        _validate.count_at_most("batch", batch, n_functions, "the training functions")
+        _validate.count_at_most("shots", shots, pool, "the points of a support pool")
+        _validate.count_at_most("queries", queries, self.val_pool_x.shape[1], "the points of a query pool")
         k_fn, k_support, k_query = jax.random.split(key, 3)
         functions = jax.random.choice(k_fn, n_functions, (batch,), replace=False)
 

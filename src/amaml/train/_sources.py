@@ -275,7 +275,7 @@ class RatingTasks(AbstractRegressionTasks):
         return Path(self.data_dir if self.data_dir is not None else f"data/{self.name}")
 
     def check(self, meta_batch: int) -> None:
-        """The dataset's file must exist (the meta-batch is not checked: the users are only known once read).
+        """The dataset's file must exist (the users are only known once read: the first draw checks the meta-batch).
 
         Args:
             meta_batch: the run's tasks per meta-update (not used).
