@@ -209,8 +209,9 @@ def load_run(run_dir: str | Path) -> TrainedRun:
         run_dir: a directory written by :func:`amaml.train.run` (or ``amaml train``).
 
     Returns:
-        A :class:`TrainedRun`; ``run.parts.model.apply(run.params, x)`` predicts with the
-        meta-learned initialisation, ``amaml.adapt(run.parts.method, run.parts.loss_fn,
+        A :class:`TrainedRun`; ``run.parts.model.apply(run.parts.model_params(run.params), x)``
+        predicts with the meta-learned initialisation (``model_params`` also unpacks a run that
+        learned :class:`amaml.MetaParams`), ``amaml.adapt(run.parts.method, run.parts.loss_fn,
         run.params, x, y)`` adapts it to a task.
 
     Raises:
@@ -232,7 +233,7 @@ def load_run(run_dir: str | Path) -> TrainedRun:
         ...     trained = load_run(run_dir)
         >>> trained.step, type(trained.parts.method).__name__
         (2, 'MAML')
-        >>> trained.parts.model.apply(trained.params, jnp.zeros((3, 1))).shape
+        >>> trained.parts.model.apply(trained.parts.model_params(trained.params), jnp.zeros((3, 1))).shape
         (3, 1)
     """
     run_dir = Path(run_dir)
