@@ -58,3 +58,10 @@ def test_a_meta_batch_beyond_the_pools_is_one_clear_error(batch, shots, queries,
     data = make_dataset(FAMILY, jax.random.key(0), n_train=10, n_test=2, pool=50)
     with pytest.raises(ValueError, match=re.escape(words)):
         data.sample(jax.random.key(5), batch, shots, queries)
+
+
+def test_test_tasks_beyond_the_support_pool_are_one_clear_error():
+    data = make_dataset(FAMILY, jax.random.key(0), n_train=10, n_test=2, pool=50)
+    assert data.test_tasks(50).support_x.shape == (2, 50, 2)
+    with pytest.raises(ValueError, match=re.escape("`shots` (51) must not exceed the points of a test function's")):
+        data.test_tasks(51)

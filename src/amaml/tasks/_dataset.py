@@ -197,13 +197,17 @@ class MetaDataset(NamedTuple):
         support pool, and the whole grid as the query set.
 
         Args:
-            shots: support points per test task, at most ``pool`` (beyond, only ``pool`` come back).
+            shots: support points per test task, at most ``pool``.
 
         Returns:
             The ``F_test`` tasks: ``support_x`` ``(F_test, shots, d)``, ``support_y`` ``(F_test, shots, 1)``,
             ``query_x`` ``(F_test, G, d)`` (the grid), ``query_y`` ``(F_test, G, 1)``.
+
+        Raises:
+            TypeError, ValueError: for ``shots`` not a positive integer or above ``pool``.
         """
-        n_test = self.test_pool_x.shape[0]
+        n_test, pool = self.test_pool_x.shape[:2]
+        _validate.count_at_most("shots", shots, pool, "the points of a test function's support pool")
         grid = jnp.broadcast_to(self.grid_x[None], (n_test, *self.grid_x.shape))
         return Task(self.test_pool_x[:, :shots], self.test_pool_y[:, :shots], grid, self.grid_y)
 
