@@ -17,9 +17,6 @@ from ..data import load_omniglot, omniglot_split, sample_episodes
 from ..tasks import AbstractMetaDataset
 from ._sources import AbstractTaskSource
 
-# one compiled sampler per episode shape: a jit made inside test_tasks compiled again on every evaluation
-_episodes = jax.jit(sample_episodes, static_argnums=(2, 3, 4, 5, 6), static_argnames=("dtype",))
-
 SPLITS = ("maml", "alphabet")
 FORMS = tuple(f"images_{s}{suffix}" for s in ("background", "evaluation") for suffix in (".zip", "", ".npz"))
 SPLIT_SEED = 0  # the character split is fixed, whatever the run's seed (as MAML's fixed shuffle)
@@ -87,7 +84,7 @@ class OmniglotEpisodes(AbstractMetaDataset):
             ValueError, TypeError: when ``shots + test_queries`` exceeds the 20 drawings, or another bad argument.
         """
         sizes = (self.n_test, self.ways, shots, self.test_queries, self.rotate)
-        return _episodes(self.test, self.test_key, *sizes, dtype=self.dtype)
+        return sample_episodes(self.test, self.test_key, *sizes, dtype=self.dtype)  # compiled once per shape
 
 
 @final
