@@ -36,17 +36,18 @@ os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 _FAST_COMPILE = "--xla_cpu_use_fusion_emitters=false"
 
 
-def _xla_accepts(flag: str) -> bool:
+def _xla_accepts(flags: str) -> bool:
     """XLA aborts the process on a flag it does not know, so ask a throwaway interpreter first."""
-    env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()}
     probe = [sys.executable, "-c", "import jax; jax.devices('cpu')"]
+    env = {**os.environ, "XLA_FLAGS": flags}
     return subprocess.run(probe, env=env, capture_output=True, timeout=120).returncode == 0
 
 
 if "AMAML_TESTS_XLA_PROBED" not in os.environ:  # once per run: the workers and subprocesses inherit the result
     os.environ["AMAML_TESTS_XLA_PROBED"] = "1"
-    if _FAST_COMPILE not in os.environ.get("XLA_FLAGS", "") and _xla_accepts(_FAST_COMPILE):
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FAST_COMPILE}".strip()
+    _flags = f"{os.environ.get('XLA_FLAGS', '')} {_FAST_COMPILE}".strip()
+    if _FAST_COMPILE not in os.environ.get("XLA_FLAGS", "") and _xla_accepts(_flags):
+        os.environ["XLA_FLAGS"] = _flags
 jax.config.update("jax_disable_most_optimizations", os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] == "1")
 jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
 jax.config.update(

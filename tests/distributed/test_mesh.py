@@ -2,15 +2,15 @@
 fixed when jax starts, and the rest of the suite must keep its single device)."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from _helpers import python_env
 
+from amaml.experiments._scaling import device_env
+
 HERE = Path(__file__).parent
-FLAGS = os.environ.get("XLA_FLAGS", "")  # the suite's own (tests/conftest.py), kept
 
 
 def test_sharded_meta_gradient_matches_single_device(tmp_path):
@@ -19,7 +19,8 @@ def test_sharded_meta_gradient_matches_single_device(tmp_path):
         capture_output=True,
         text=True,
         timeout=180,
-        env=python_env(XLA_FLAGS=f"{FLAGS} --xla_force_host_platform_device_count=4".strip(), JAX_PLATFORMS="cpu"),
+        # 4 devices, beside the suite's own flags (tests/conftest.py)
+        env=python_env(XLA_FLAGS=device_env(4)["XLA_FLAGS"], JAX_PLATFORMS="cpu"),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])

@@ -12,6 +12,12 @@ from amaml.tasks import CosMixture, make_dataset
 FAMILY = CosMixture(dtype=jnp.float64)
 
 
+@pytest.fixture(scope="module")
+def data():
+    """10 training and 2 test functions, pools of 50 points."""
+    return make_dataset(FAMILY, jax.random.key(0), n_train=10, n_test=2, pool=50)
+
+
 def test_standardisation_uses_training_functions_only():
     small = make_dataset(FAMILY, jax.random.key(0), n_train=20, n_test=3, pool=200)
     large = make_dataset(FAMILY, jax.random.key(0), n_train=20, n_test=40, pool=200)
@@ -25,8 +31,7 @@ def test_standardisation_uses_training_functions_only():
     assert abs(float(large.test_pool_y.mean())) > 1e-6
 
 
-def test_meta_batches_are_distinct_functions_and_points_from_their_pools():
-    data = make_dataset(FAMILY, jax.random.key(0), n_train=10, n_test=2, pool=50)
+def test_meta_batches_are_distinct_functions_and_points_from_their_pools(data):
     tasks = data.sample(jax.random.key(5), 10, 20, 30)
     assert tasks.support_x.shape == (10, 20, 2) and tasks.query_y.shape == (10, 30, 1)
     rows = {tuple(np.asarray(row)) for row in tasks.support_x.reshape(-1, 2)}
@@ -53,15 +58,13 @@ def test_test_tasks_use_the_support_pool_and_the_grid():
         (2, 0, 5, "`shots` must be a positive integer"),
     ],
 )
-def test_a_meta_batch_beyond_the_pools_is_one_clear_error(batch, shots, queries, words):
+def test_a_meta_batch_beyond_the_pools_is_one_clear_error(data, batch, shots, queries, words):
     """Drawn without replacement, so there are no more (before, shots > pool returned pool points silently)."""
-    data = make_dataset(FAMILY, jax.random.key(0), n_train=10, n_test=2, pool=50)
     with pytest.raises(ValueError, match=re.escape(words)):
         data.sample(jax.random.key(5), batch, shots, queries)
 
 
-def test_test_tasks_beyond_the_support_pool_are_one_clear_error():
-    data = make_dataset(FAMILY, jax.random.key(0), n_train=10, n_test=2, pool=50)
+def test_test_tasks_beyond_the_support_pool_are_one_clear_error(data):
     assert data.test_tasks(50).support_x.shape == (2, 50, 2)
     with pytest.raises(ValueError, match=re.escape("`shots` (51) must not exceed the points of a test function's")):
         data.test_tasks(51)
